@@ -3,6 +3,8 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +43,13 @@ int kn_buf_add(kn_buf *b, const void *data, size_t len)
 {
     if (len == 0)
         return 0;
+    /* data may point into b itself: growing moves it, so keep its offset. */
+    uintptr_t at = (uintptr_t)data, start = (uintptr_t)b->data;
+    bool inside = b->cap && at >= start && at < start + b->cap;
     if (kn_buf_grow(b, len) < 0)
         return -1;
+    if (inside)
+        data = b->data + (at - start);
     memmove(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';

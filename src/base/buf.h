@@ -30,7 +30,7 @@ int kn_buf_add(kn_buf *b, const void *data, size_t len);
 int kn_buf_adds(kn_buf *b, const char *s);
 int kn_buf_addc(kn_buf *b, char c);
 int kn_buf_addf(kn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int kn_buf_addvf(kn_buf *b, const char *fmt, va_list ap);
+int kn_buf_addvf(kn_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Shorten to len (len <= b->len). */
 void kn_buf_truncate(kn_buf *b, size_t len);

@@ -7,17 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
     kn_buf b = KN_BUF_INIT;
     kn_buf_addvf(&b, fmt, ap);
     return kn_buf_release(&b);
 }
 
-static int set(kn_err *err, int code, const char *file, int line, const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static int set(kn_err *err, int code, const char *file,
+                                                    int line, const char *fmt, va_list ap)
 {
-    kn_err_clear(err);
-    err->code = code;
+    /* Build the new message and position before dropping the old ones: the
+     * arguments may point into them (re-raising err->msg or err->file). */
     char *msg = vformat(fmt, ap);
     if (code > 0 && code < KN_EINPUT) {
         kn_buf b = KN_BUF_INIT;
@@ -25,8 +26,11 @@ static int set(kn_err *err, int code, const char *file, int line, const char *fm
         free(msg);
         msg = kn_buf_release(&b);
     }
+    char *file_copy = file ? kn_xstrdup(file) : NULL;
+    kn_err_clear(err);
+    err->code = code;
     err->msg = msg;
-    err->file = file ? kn_xstrdup(file) : NULL;
+    err->file = file_copy;
     err->line = line;
     return -1;
 }

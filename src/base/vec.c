@@ -17,12 +17,21 @@ void kn_vec_reserve_(void **items, size_t *cap, size_t need, size_t elem_size)
     *cap = n;
 }
 
-void kn_strvec_push_owned(kn_strvec *v, char *s)
+static void push(kn_strvec *v, char *s, size_t len)
 {
     /* One slot more than len for the terminating NULL. */
+    size_t cap = v->cap;
     kn_vec_reserve_((void **)&v->items, &v->cap, v->len + 2, sizeof(char *));
+    if (v->cap != cap || !v->lens)
+        v->lens = kn_xreallocarray(v->lens, v->cap, sizeof(size_t));
+    v->lens[v->len] = len;
     v->items[v->len++] = s;
     v->items[v->len] = NULL;
+}
+
+void kn_strvec_push_owned(kn_strvec *v, char *s)
+{
+    push(v, s, strlen(s));
 }
 
 void kn_strvec_push(kn_strvec *v, const char *s)
@@ -32,7 +41,7 @@ void kn_strvec_push(kn_strvec *v, const char *s)
 
 void kn_strvec_pushn(kn_strvec *v, const char *s, size_t len)
 {
-    kn_strvec_push_owned(v, kn_xstrndup(s, len));
+    push(v, kn_xstrndup(s, len), len);
 }
 
 long kn_strvec_find(const kn_strvec *v, const char *s)
@@ -48,6 +57,8 @@ void kn_strvec_free(kn_strvec *v)
     for (size_t i = 0; i < v->len; i++)
         free(v->items[i]);
     free(v->items);
+    free(v->lens);
     v->items = NULL;
+    v->lens = NULL;
     v->len = v->cap = 0;
 }

@@ -8,6 +8,7 @@
 #define KN_BASE_VEC_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define KN_VEC(T)                                                                                  \
     struct {                                                                                       \
@@ -38,15 +39,18 @@ void kn_vec_reserve_(void **items, size_t *cap, size_t need, size_t elem_size);
 
 typedef struct kn_strvec {
     char **items; /* NULL-terminated once anything was pushed; owned strings */
+    size_t *lens; /* byte length of each item: an item may hold NUL bytes */
     size_t len, cap;
 } kn_strvec;
 
-#define KN_STRVEC_INIT {NULL, 0, 0}
+#define KN_STRVEC_INIT {NULL, NULL, 0, 0}
 
 /* Append a copy of s / take ownership of s. */
 void kn_strvec_push(kn_strvec *v, const char *s);
 void kn_strvec_push_owned(kn_strvec *v, char *s);
 void kn_strvec_pushn(kn_strvec *v, const char *s, size_t len);
+/* True when item i holds a NUL byte (its C-string view is cut short). */
+#define kn_strvec_has_nul(v, i) (strlen((v)->items[i]) != (v)->lens[i])
 /* Index of the first element equal to s, or -1. */
 long kn_strvec_find(const kn_strvec *v, const char *s);
 void kn_strvec_free(kn_strvec *v);

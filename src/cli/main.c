@@ -1,7 +1,119 @@
-#include <stdio.h>
+/* kiln: the entry point and command dispatch. */
+#include "cli/cli.h"
 
-int main(void)
+#include "base/buf.h"
+#include "base/mem.h"
+#include "base/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const kn_cmd *const commands[] = {
+    &kn_cmd_parse,
+};
+
+static void print_help(FILE *f)
 {
-    puts("kiln " KN_VERSION);
-    return 0;
+    fputs("Usage: kiln [--version] [--help] COMMAND [ARGS]\n"
+          "\n"
+          "kiln builds container images from Dockerfiles, without a daemon.\n"
+          "\n"
+          "Commands:\n",
+          f);
+    for (size_t i = 0; i < KN_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fputs("\nRun 'kiln COMMAND --help' for more on a command.\n", f);
+}
+
+int kn_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kiln: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "\nRun 'kiln %s --help' for usage.\n", cmd);
+    else
+        fputs("\nRun 'kiln --help' for usage.\n", stderr);
+    return KN_EXIT_USAGE;
+}
+
+int kn_cli_report(const kn_err *err)
+{
+    kn_autofree char *msg = kn_err_format(err);
+    fprintf(stderr, "kiln: %s\n", msg);
+    return err->code == KN_EINPUT || err->code == KN_EUSAGE ? KN_EXIT_USAGE : KN_EXIT_FAIL;
+}
+
+int kn_cli_getopt(const kn_cmd *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts, bool *help)
+{
+    opterr = 0;
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c == 'h') {
+        *help = true;
+        return c;
+    }
+    if (c != '?')
+        return c;
+    const char *bad = argv[optind - 1];
+    if (optopt) {
+        /* A known option missing its argument, or an unknown short one. */
+        for (const struct option *o = longopts; o->name; o++)
+            if (o->val == optopt && o->has_arg == required_argument)
+                return kn_cli_usage_error(cmd->name, "flag needs an argument: %s", bad), '?';
+        if (strchr(shortopts, optopt))
+            return kn_cli_usage_error(cmd->name, "flag needs an argument: -%c", optopt), '?';
+        return kn_cli_usage_error(cmd->name, "unknown flag: -%c", optopt), '?';
+    }
+    /* An unknown long option: suggest the closest known one. */
+    kn_autofree char *name = kn_xstrdup(bad + (strncmp(bad, "--", 2) == 0 ? 2 : 0));
+    char *eq = strchr(name, '=');
+    if (eq)
+        *eq = '\0';
+    size_t n = 0;
+    while (longopts[n].name)
+        n++;
+    const char **names = kn_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        names[i] = longopts[i].name;
+    const char *best = kn_str_suggest(name, names, n, 2);
+    if (best)
+        kn_cli_usage_error(cmd->name, "unknown flag: --%s (did you mean --%s?)", name, best);
+    else
+        kn_cli_usage_error(cmd->name, "unknown flag: --%s", name);
+    free(names);
+    return '?';
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return KN_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_help(stdout);
+        return KN_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("kiln version %s\n", KN_VERSION);
+        return KN_EXIT_OK;
+    }
+    if (name[0] == '-')
+        return kn_cli_usage_error(NULL, "unknown flag: %s", name);
+    const char *names[KN_ARRAY_LEN(commands)];
+    for (size_t i = 0; i < KN_ARRAY_LEN(commands); i++) {
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i]->run(argc - 1, argv + 1);
+        names[i] = commands[i]->name;
+    }
+    const char *best = kn_str_suggest(name, names, KN_ARRAY_LEN(commands), 2);
+    if (best)
+        return kn_cli_usage_error(NULL, "unknown command \"%s\" (did you mean %s?)", name, best);
+    return kn_cli_usage_error(NULL, "unknown command \"%s\"", name);
 }

@@ -1,0 +1,37 @@
+/* The command line: one function per command, shared helpers for flags,
+ * usage and exit statuses. Only this layer prints and exits. */
+#ifndef KN_CLI_CLI_H
+#define KN_CLI_CLI_H
+
+#include "base/err.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+
+/* Exit statuses (DESIGN "Command line"). */
+enum { KN_EXIT_OK = 0, KN_EXIT_FAIL = 1, KN_EXIT_USAGE = 2 };
+
+typedef struct kn_cmd {
+    const char *name;
+    const char *summary; /* one line for `kiln --help` */
+    const char *usage;   /* full text for `kiln NAME --help` */
+    int (*run)(int argc, char **argv);
+} kn_cmd;
+
+extern const kn_cmd kn_cmd_parse;
+
+/* Print a usage error and a one-line hint for command `cmd` (NULL: top
+ * level); returns KN_EXIT_USAGE. */
+int kn_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print an error as "kiln: FILE:LINE: msg" and return the exit status that
+ * fits its code (2 for bad input, else 1). */
+int kn_cli_report(const kn_err *err);
+
+/* getopt_long over a command's arguments with kiln's messages: returns the
+ * option, -1 at the end, or '?' after printing a usage error (with a
+ * suggestion for a misspelled long flag). `help` is set for -h/--help. */
+int kn_cli_getopt(const kn_cmd *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts, bool *help);
+
+#endif
