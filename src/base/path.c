@@ -99,11 +99,29 @@ bool kn_path_is_within(const char *path)
 #define MAX_SYMLINKS 40 /* the kernel's MAXSYMLINKS */
 
 static atomic_bool force_walk;
-static atomic_bool no_openat2; /* set once openat2 reported ENOSYS */
 
 void kn_path_force_walk(bool force)
 {
     atomic_store(&force_walk, force);
+}
+
+/* Whether openat2 can be called at all, probed once. A kernel without it
+ * says ENOSYS; seccomp filters that predate it (older container runtimes)
+ * say EPERM, which a plain open of "/" can otherwise never return. */
+static bool have_openat2(void)
+{
+    enum { UNKNOWN, YES, NO };
+    static atomic_int state = UNKNOWN;
+    int s = atomic_load(&state);
+    if (s == UNKNOWN) {
+        struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+        long fd = syscall(SYS_openat2, -1, "/", &how, sizeof(how));
+        s = fd >= 0 || (errno != ENOSYS && errno != EPERM) ? YES : NO;
+        if (fd >= 0)
+            close((int)fd);
+        atomic_store(&state, s);
+    }
+    return s == YES;
 }
 
 static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
@@ -298,7 +316,7 @@ static int run_walk(walk *w, int flags, mode_t mode)
             r = 0;
         else if (strcmp(name, "..") == 0)
             r = go_up(w);
-        else if (s[end] == '/') /* a trailing slash makes it a directory to enter */
+        else if (s[end] == '/') /* more to come, or a trailing slash: a directory */
             r = step(w, name, end);
         else if ((r = open_last(w, name, end, flags, mode, &fd)) == 1)
             return fd;
@@ -325,15 +343,12 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode, kn
 
 int kn_openat_in_root(int rootfd, const char *path, int flags, mode_t mode, kn_err *err)
 {
-    if (!atomic_load(&force_walk) && !atomic_load(&no_openat2)) {
-        int fd = openat2_in_root(rootfd, path, flags, mode);
-        if (fd >= 0)
-            return fd;
-        if (errno != ENOSYS)
-            return kn_errf(err, errno, "open %s", path);
-        atomic_store(&no_openat2, true);
-    }
-    return walk_in_root(rootfd, path, flags, mode, err);
+    if (atomic_load(&force_walk) || !have_openat2())
+        return walk_in_root(rootfd, path, flags, mode, err);
+    int fd = openat2_in_root(rootfd, path, flags, mode);
+    if (fd < 0)
+        return kn_errf(err, errno, "open %s", path);
+    return fd;
 }
 
 /* ---- directories and files inside a root ---- */

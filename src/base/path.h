@@ -4,9 +4,10 @@
  *
  * The *_in_root / *at functions treat `rootfd` as "/": an absolute path or
  * symlink target starts there, ".." stops there. They use openat2(2) with
- * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS and, on kernels without it, walk
- * the path one component at a time with O_NOFOLLOW, resolving symlinks
- * themselves inside the root (like crun's safe_openat). The walk is safe
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS and, where openat2 is missing
+ * (kernels before 5.6, seccomp filters that block it), walk the path one
+ * component at a time with O_NOFOLLOW, resolving symlinks themselves inside
+ * the root (like crun's safe_openat). The walk is safe
  * against what is stored in the tree (hostile symlinks in layers, contexts
  * and archives); unlike openat2 it cannot fully guard against directories
  * being renamed by another process while it runs, though it detects a ".."
@@ -45,7 +46,7 @@ bool kn_path_is_within(const char *path);
 int kn_openat_in_root(int rootfd, const char *path, int flags, mode_t mode, kn_err *err);
 
 /* Tests only: true makes kn_openat_in_root, and everything below built on it,
- * take the component-by-component walk as on a kernel without openat2. */
+ * take the component-by-component walk, as where openat2 is missing. */
 void kn_path_force_walk(bool force);
 
 /* mkdir -p inside rootfd: create each missing directory of path with mode

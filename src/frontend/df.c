@@ -884,10 +884,9 @@ static const char *lookup_none(void *ctx, const char *name)
     return NULL;
 }
 
-/* Match ^(\d*)<<(-?)\s*([^<]*)$ on one word; fill h when it is a heredoc.
- * Returns 1 heredoc, 0 not, -1 error. */
-static int heredoc_from_word(parser *ps, int line, const char *w, kn_df_heredoc *h)
+int kn_df_heredoc_word(const char *w, kn_df_heredoc *h, kn_err *err)
 {
+    /* ^(\d*)<<(-?)\s*([^<]*)$, then the rest must lex as one word. */
     const char *p = w;
     unsigned long long fd = 0;
     while (is_digit(*p)) {
@@ -912,20 +911,23 @@ static int heredoc_from_word(parser *ps, int line, const char *w, kn_df_heredoc 
     kn_lex_opts raw = {.skip_unset = true, .raw_quotes = true};
     kn_autostrvec kn_strvec words = KN_STRVEC_INIT;
     kn_autostrvec kn_strvec words_raw = KN_STRVEC_INIT;
-    kn_autoerr kn_err e = KN_ERR_INIT;
-    if (kn_expand_words_opts(p, '\\', &env, &plain, &words, &e) < 0)
-        return fail(ps, line, "%s", e.msg);
+    if (kn_expand_words_opts(p, '\\', &env, &plain, &words, err) < 0)
+        return -1;
     if (words.len != 1)
         return 0;
-    if (kn_expand_words_opts(p, '\\', &env, &raw, &words_raw, &e) < 0)
-        return fail(ps, line, "%s", e.msg);
+    if (kn_expand_words_opts(p, '\\', &env, &raw, &words_raw, err) < 0)
+        return -1;
     if (words_raw.len != 1)
-        return fail(ps, line, "internal lexing of heredoc produced inconsistent results: %s", p);
-    h->name = kn_xstrdup(words.items[0]);
-    h->expand = count_quotes(words.items[0]) == count_quotes(words_raw.items[0]);
-    h->chomp = chomp;
-    h->fd = fd > UINT32_MAX ? UINT32_MAX : (unsigned)fd;
-    h->content = NULL;
+        return kn_errf(err, KN_EINPUT,
+                       "internal lexing of heredoc produced inconsistent results: %s", p);
+    if (h) {
+        h->name = kn_xstrdup(words.items[0]);
+        /* Quotes anywhere in the delimiter turn expansion off (P-32). */
+        h->expand = count_quotes(words.items[0]) == count_quotes(words_raw.items[0]);
+        h->chomp = chomp;
+        h->fd = fd > UINT32_MAX ? UINT32_MAX : (unsigned)fd;
+        h->content = NULL;
+    }
     return 1;
 }
 
@@ -941,9 +943,11 @@ static int read_heredocs(parser *ps, kn_df_node *n, span line, int start_line)
         return 0;
     for (size_t i = 0; i < words.len; i++) {
         kn_df_heredoc h = {0};
-        int r = heredoc_from_word(ps, start_line, words.items[i], &h);
-        if (r < 0)
+        int r = kn_df_heredoc_word(words.items[i], &h, ps->err);
+        if (r < 0) {
+            kn_err_set_pos(ps->err, ps->path, start_line);
             return -1;
+        }
         if (r == 0)
             continue;
         kn_buf body = KN_BUF_INIT;

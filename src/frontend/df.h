@@ -79,6 +79,12 @@ char *kn_df_dump_node(const kn_df_node *node);
 struct kn_buf;
 void kn_df_quote(struct kn_buf *out, const char *s, size_t len);
 
+/* Is `word` (one shell word of an ADD/COPY/RUN line) a heredoc opener such
+ * as `<<EOF`, `<<-'EOF'` or `3<<"END"`? Returns 1 and fills h (name owned by
+ * the caller; content NULL) when it is, 0 when not (h may be NULL), -1 with
+ * err set when the delimiter does not lex (P-32). */
+int kn_df_heredoc_word(const char *word, kn_df_heredoc *h, kn_err *err);
+
 /* The value of a parser directive (e.g. "check"), or NULL. Borrowed. */
 const char *kn_df_directive_value(const kn_df *df, const char *name);
 

@@ -564,14 +564,6 @@ static const char *lookup_none(void *ctx, const char *name)
     return NULL;
 }
 
-static size_t count_quotes(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\'' || *s == '"';
-    return n;
-}
-
 static bool is_re_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
@@ -579,37 +571,21 @@ static bool is_re_space(char c)
 
 /* Whether an argument is a heredoc word `^(\d*)<<(-?)\s*([^<]*)$` naming one
  * delimiter (P-32); lexing errors mean "not a heredoc", as in BuildKit. */
+/* A heredoc word per the parser's rule (P-32); lexing errors count as "no". */
 static bool heredoc_word(const char *w, char **name, bool *expand, bool *chomp)
 {
-    const char *p = w;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    if (p[0] != '<' || p[1] != '<')
-        return false;
-    p += 2;
-    bool is_chomp = *p == '-';
-    if (is_chomp)
-        p++;
-    while (is_re_space(*p))
-        p++;
-    if (*p == '\0' || strchr(p, '<'))
-        return false;
-    kn_expand_env env = {lookup_none, NULL, NULL};
-    kn_lex_opts plain = {.skip_unset = true};
-    kn_lex_opts raw = {.skip_unset = true, .raw_quotes = true};
-    kn_autostrvec kn_strvec words = KN_STRVEC_INIT;
-    kn_autostrvec kn_strvec words_raw = KN_STRVEC_INIT;
+    kn_df_heredoc h = {0};
     kn_autoerr kn_err e = KN_ERR_INIT;
-    if (kn_expand_words_opts(p, '\\', &env, &plain, &words, &e) < 0 || words.len != 1)
-        return false;
-    if (kn_expand_words_opts(p, '\\', &env, &raw, &words_raw, &e) < 0 || words_raw.len != 1)
+    if (kn_df_heredoc_word(w, &h, &e) != 1)
         return false;
     if (name)
-        *name = kn_xstrdup(words.items[0]);
+        *name = h.name;
+    else
+        free(h.name);
     if (expand)
-        *expand = count_quotes(words.items[0]) == count_quotes(words_raw.items[0]);
+        *expand = h.expand;
     if (chomp)
-        *chomp = is_chomp;
+        *chomp = h.chomp;
     return true;
 }
 
