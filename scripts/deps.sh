@@ -6,6 +6,7 @@ pkgs=(
     cmake make gcc clang pkg-config
     libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for clang
     libjansson-dev libssl-dev libcmocka-dev
+    python3                     # integration tests read JSON output with it
 )
 
 missing=()

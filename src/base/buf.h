@@ -18,7 +18,10 @@ typedef struct kn_buf {
 
 extern char kn_buf_empty[1];
 
-#define KN_BUF_INIT {kn_buf_empty, 0, 0, SIZE_MAX}
+#define KN_BUF_INIT                                                                                \
+    {                                                                                              \
+        kn_buf_empty, 0, 0, SIZE_MAX                                                               \
+    }
 
 /* Initialise with a cap on the length (SIZE_MAX for none). */
 void kn_buf_init(kn_buf *b, size_t max);

@@ -15,7 +15,7 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
 }
 
 __attribute__((format(printf, 5, 0))) static int set(kn_err *err, int code, const char *file,
-                                                    int line, const char *fmt, va_list ap)
+                                                     int line, const char *fmt, va_list ap)
 {
     /* Build the new message and position before dropping the old ones: the
      * arguments may point into them (re-raising err->msg or err->file). */

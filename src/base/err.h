@@ -20,7 +20,10 @@ typedef struct kn_err {
     int line;   /* 1-based line in file, 0 when none */
 } kn_err;
 
-#define KN_ERR_INIT {0, NULL, NULL, 0}
+#define KN_ERR_INIT                                                                                \
+    {                                                                                              \
+        0, NULL, NULL, 0                                                                           \
+    }
 
 /* Set the error (formatted message; code is errno or KN_E*). Returns -1.
  * When errno-coded, ": strerror(code)" is appended. */

@@ -8,6 +8,7 @@
 #define KN_BASE_VEC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define KN_VEC(T)                                                                                  \
@@ -43,7 +44,10 @@ typedef struct kn_strvec {
     size_t len, cap;
 } kn_strvec;
 
-#define KN_STRVEC_INIT {NULL, NULL, 0, 0}
+#define KN_STRVEC_INIT                                                                             \
+    {                                                                                              \
+        NULL, NULL, 0, 0                                                                           \
+    }
 
 /* Append a copy of s / take ownership of s. */
 void kn_strvec_push(kn_strvec *v, const char *s);

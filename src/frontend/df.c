@@ -184,8 +184,7 @@ static int parse_directive(parser *ps, span s, int line)
     for (char *c = name; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c - 'A' + 'a');
-    if (strcmp(name, "syntax") != 0 && strcmp(name, "escape") != 0 &&
-        strcmp(name, "check") != 0) {
+    if (strcmp(name, "syntax") != 0 && strcmp(name, "escape") != 0 && strcmp(name, "check") != 0) {
         ps->directives_done = true;
         return 0;
     }

@@ -23,8 +23,8 @@ typedef struct kn_df_heredoc {
 typedef struct kn_df_node kn_df_node;
 
 struct kn_df_node {
-    char *keyword;  /* as written, e.g. "run" or "RUN" or "FRUM" */
-    char *original; /* the instruction line after continuations were joined */
+    char *keyword;   /* as written, e.g. "run" or "RUN" or "FRUM" */
+    char *original;  /* the instruction line after continuations were joined */
     kn_strvec flags; /* "--name=value" words, quotes removed (P-23) */
     /* Arguments per P-26. ENV and LABEL hold triples key, value, sep where
      * sep is "=" or "" for the legacy form (P-36). Unknown keywords: one

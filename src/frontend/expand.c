@@ -434,6 +434,8 @@ static void matcher_free(matcher *vm)
     free(vm->cur);
     free(vm->next);
     free(vm->mark);
+    vm->cur = vm->next = NULL;
+    vm->mark = NULL;
 }
 
 static void push_thread(matcher *vm, thread *list, size_t *n, size_t pc, size_t start)
@@ -532,14 +534,12 @@ static int lex_fail(lexer *lx, const char *fmt, ...) __attribute__((format(print
 
 static int lex_fail(lexer *lx, const char *fmt, ...)
 {
-    kn_buf msg = KN_BUF_INIT;
+    kn_autobuf kn_buf msg = KN_BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     kn_buf_addvf(&msg, fmt, ap);
     va_end(ap);
-    kn_errf(lx->err, KN_EINPUT, "%s", msg.data);
-    kn_buf_free(&msg);
-    return -1;
+    return kn_errf(lx->err, KN_EINPUT, "%s", msg.data);
 }
 
 static int fail_too_big(lexer *lx)
@@ -698,45 +698,49 @@ static int lex_nested(lexer *lx, int stop, bool raw_escapes)
 
 static int pattern_error(lexer *lx, const char *pat, size_t pat_len, uint32_t bad)
 {
-    kn_buf e = KN_BUF_INIT;
+    kn_autobuf kn_buf e = KN_BUF_INIT;
     add_rune(&e, bad);
-    lex_fail(lx, "invalid pattern (%.*s) in substitution: invalid escape '\\%s'", (int)pat_len, pat,
-             e.data);
-    kn_buf_free(&e);
-    return -1;
+    return lex_fail(lx, "invalid pattern (%.*s) in substitution: invalid escape '\\%s'",
+                    (int)pat_len, pat, e.data);
 }
+
+/* Scratch memory of one pattern operation; released by its cleanup. */
+typedef struct pat_work {
+    rune_vec pat, rev, text;
+    size_vec offs;
+    pat_prog prog;
+    matcher vm;
+} pat_work;
+
+static void pat_work_free(pat_work *w)
+{
+    kn_vec_free(&w->pat);
+    kn_vec_free(&w->rev);
+    kn_vec_free(&w->text);
+    kn_vec_free(&w->offs);
+    kn_vec_free(&w->prog);
+    matcher_free(&w->vm);
+}
+
+#define auto_pat_work __attribute__((cleanup(pat_work_free)))
 
 /* ${n#p}, ${n##p}: strip the shortest / longest matching prefix. */
 static int trim_prefix(lexer *lx, const char *pat, size_t pat_len, bool greedy, const char *val,
                        size_t val_len, kn_buf *res)
 {
-    rune_vec p = {0}, text = {0};
-    size_vec offs = {0};
-    pat_prog prog = {0};
+    auto_pat_work pat_work w = {0};
     uint32_t bad;
-    int r = -1;
-    decode_all(pat, pat_len, &p, NULL);
-    if (compile_pattern(p.items, p.len, &prog, &bad) < 0) {
-        pattern_error(lx, pat, pat_len, bad);
-        goto out;
-    }
-    decode_all(val, val_len, &text, &offs);
-    matcher vm;
-    matcher_init(&vm, &prog, greedy);
-    size_t ms, me;
-    size_t cut = 0;
-    if (matcher_search(&vm, text.items, text.len, false, 0, true, &ms, &me))
-        cut = offs.items[me];
-    matcher_free(&vm);
+    decode_all(pat, pat_len, &w.pat, NULL);
+    if (compile_pattern(w.pat.items, w.pat.len, &w.prog, &bad) < 0)
+        return pattern_error(lx, pat, pat_len, bad);
+    decode_all(val, val_len, &w.text, &w.offs);
+    matcher_init(&w.vm, &w.prog, greedy);
+    size_t ms, me, cut = 0;
+    if (matcher_search(&w.vm, w.text.items, w.text.len, false, 0, true, &ms, &me))
+        cut = w.offs.items[me];
     if (kn_buf_add(res, val + cut, val_len - cut) < 0)
         lx->too_big = true;
-    r = 0;
-out:
-    kn_vec_free(&p);
-    kn_vec_free(&text);
-    kn_vec_free(&offs);
-    kn_vec_free(&prog);
-    return r;
+    return 0;
 }
 
 /* ${n%p}, ${n%%p}: BuildKit reverses the pattern (keeping each `\x` pair in
@@ -745,52 +749,41 @@ out:
 static int trim_suffix(lexer *lx, const char *pat, size_t pat_len, bool greedy, const char *val,
                        size_t val_len, kn_buf *res)
 {
-    rune_vec p = {0}, rev = {0}, text = {0};
-    pat_prog prog = {0};
+    auto_pat_work pat_work w = {0};
     uint32_t bad;
-    int r = -1;
-    decode_all(pat, pat_len, &p, NULL);
-    kn_vec_reserve(&rev, p.len + 1);
-    rev.len = p.len;
-    for (size_t i = 0; i < p.len;) {
-        size_t o = p.len - 1 - i;
-        if (p.items[i] == '\\' && i + 1 < p.len) {
-            rev.items[o - 1] = '\\';
-            rev.items[o] = p.items[i + 1];
+    decode_all(pat, pat_len, &w.pat, NULL);
+    const uint32_t *p = w.pat.items;
+    size_t n = w.pat.len;
+    kn_vec_reserve(&w.rev, n + 1);
+    w.rev.len = n;
+    for (size_t i = 0; i < n;) {
+        size_t o = n - 1 - i;
+        if (p[i] == '\\' && i + 1 < n) {
+            w.rev.items[o - 1] = '\\';
+            w.rev.items[o] = p[i + 1];
             i += 2;
         } else {
-            rev.items[o] = p.items[i];
-            i++;
+            w.rev.items[o] = p[i++];
         }
     }
-    if (compile_pattern(rev.items, rev.len, &prog, &bad) < 0) {
-        kn_buf shown = KN_BUF_INIT;
-        for (size_t i = 0; i < rev.len; i++)
-            add_rune(&shown, rev.items[i]);
-        pattern_error(lx, shown.data, shown.len, bad);
-        kn_buf_free(&shown);
-        goto out;
+    if (compile_pattern(w.rev.items, w.rev.len, &w.prog, &bad) < 0) {
+        kn_autobuf kn_buf shown = KN_BUF_INIT;
+        for (size_t i = 0; i < w.rev.len; i++)
+            add_rune(&shown, w.rev.items[i]);
+        return pattern_error(lx, shown.data, shown.len, bad);
     }
-    decode_all(val, val_len, &text, NULL);
-    matcher vm;
-    matcher_init(&vm, &prog, greedy);
-    size_t ms, me, keep = text.len;
-    if (matcher_search(&vm, text.items, text.len, true, 0, true, &ms, &me))
-        keep = text.len - me;
-    matcher_free(&vm);
+    decode_all(val, val_len, &w.text, NULL);
+    matcher_init(&w.vm, &w.prog, greedy);
+    size_t ms, me, keep = w.text.len;
+    if (matcher_search(&w.vm, w.text.items, w.text.len, true, 0, true, &ms, &me))
+        keep = w.text.len - me;
     for (size_t i = 0; i < keep; i++) {
-        if (add_rune(res, text.items[i]) < 0) {
+        if (add_rune(res, w.text.items[i]) < 0) {
             lx->too_big = true;
             break;
         }
     }
-    r = 0;
-out:
-    kn_vec_free(&p);
-    kn_vec_free(&rev);
-    kn_vec_free(&text);
-    kn_vec_free(&prog);
-    return r;
+    return 0;
 }
 
 /* The replacement of ${n//p/r}, read once as a Go regexp template (X-12):
@@ -891,63 +884,44 @@ static int tmpl_expand(const tmpl *t, const char *match, size_t match_len, kn_bu
 static int replace(lexer *lx, const char *pat, size_t pat_len, const char *repl, size_t repl_len,
                    bool all, const char *val, size_t val_len, kn_buf *res)
 {
-    rune_vec p = {0}, text = {0};
-    size_vec offs = {0};
-    pat_prog prog = {0};
-    tmpl t = {KN_BUF_INIT, {0}, KN_BUF_INIT};
+    auto_pat_work pat_work w = {0};
     uint32_t bad;
-    int r = -1;
-    decode_all(pat, pat_len, &p, NULL);
-    if (compile_pattern(p.items, p.len, &prog, &bad) < 0) {
-        pattern_error(lx, pat, pat_len, bad);
-        goto out;
-    }
-    decode_all(val, val_len, &text, &offs);
-    matcher vm;
-    matcher_init(&vm, &prog, true);
-    size_t ms, me;
+    decode_all(pat, pat_len, &w.pat, NULL);
+    if (compile_pattern(w.pat.items, w.pat.len, &w.prog, &bad) < 0)
+        return pattern_error(lx, pat, pat_len, bad);
+    decode_all(val, val_len, &w.text, &w.offs);
+    matcher_init(&w.vm, &w.prog, true);
+    const size_t *offs = w.offs.items;
+    size_t n = w.text.len, ms, me;
     if (!all) {
-        if (matcher_search(&vm, text.items, text.len, false, 0, false, &ms, &me)) {
-            if (kn_buf_add(res, val, offs.items[ms]) < 0 || kn_buf_add(res, repl, repl_len) < 0 ||
-                kn_buf_add(res, val + offs.items[me], val_len - offs.items[me]) < 0)
-                lx->too_big = true;
-        } else if (kn_buf_add(res, val, val_len) < 0) {
+        bool found = matcher_search(&w.vm, w.text.items, n, false, 0, false, &ms, &me);
+        size_t a0 = found ? offs[ms] : val_len, a1 = found ? offs[me] : val_len;
+        if (kn_buf_add(res, val, a0) < 0 || (found && kn_buf_add(res, repl, repl_len) < 0) ||
+            kn_buf_add(res, val + a1, val_len - a1) < 0)
             lx->too_big = true;
-        }
-        matcher_free(&vm);
-        r = 0;
-        goto out;
+        return 0;
     }
+    __attribute__((cleanup(tmpl_free))) tmpl t = {KN_BUF_INIT, {0}, KN_BUF_INIT};
     tmpl_parse(&t, repl, repl_len);
     size_t last_end = 0; /* byte offset */
     size_t k = 0;        /* character index where the next search starts */
-    while (k <= text.len && !lx->too_big) {
-        if (!matcher_search(&vm, text.items, text.len, false, k, false, &ms, &me))
+    while (k <= n && !lx->too_big) {
+        if (!matcher_search(&w.vm, w.text.items, n, false, k, false, &ms, &me))
             break;
-        size_t a0 = offs.items[ms], a1 = offs.items[me];
+        size_t a0 = offs[ms], a1 = offs[me];
         if (kn_buf_add(res, val + last_end, a0 - last_end) < 0)
             lx->too_big = true;
         if ((a1 > last_end || a0 == 0) && tmpl_expand(&t, val + a0, a1 - a0, res) < 0)
             lx->too_big = true;
         last_end = a1;
-        if (k < text.len && offs.items[k + 1] > a1)
-            k++;
-        else if (k == text.len)
-            k++;
+        if (k == n || offs[k + 1] > a1)
+            k++; /* an empty match, or one ending inside this character */
         else
             k = me;
     }
     if (kn_buf_add(res, val + last_end, val_len - last_end) < 0)
         lx->too_big = true;
-    matcher_free(&vm);
-    r = 0;
-out:
-    kn_vec_free(&p);
-    kn_vec_free(&text);
-    kn_vec_free(&offs);
-    kn_vec_free(&prog);
-    tmpl_free(&t);
-    return r;
+    return 0;
 }
 
 /* Replace the output from offset at with res. */
@@ -976,12 +950,11 @@ static int lex_modifier(lexer *lx, size_t name_off, size_t name_len, const char 
     /* X-9: the word was lexed (and could fail) even if it goes unused. */
     const char *v = get_env(lx, name_off, name_len);
     if (!v && lx->skip_unset) {
-        kn_buf prefix = KN_BUF_INIT;
+        kn_autobuf kn_buf prefix = KN_BUF_INIT;
         kn_buf_adds(&prefix, "${");
         kn_buf_add(&prefix, lx->src + name_off, name_len);
         kn_buf_add(&prefix, chs, chs_len);
         insert(lx, at, prefix.data, prefix.len);
-        kn_buf_free(&prefix);
         put_str(lx, "}");
         return 0;
     }
@@ -1017,14 +990,13 @@ static int lex_modifier(lexer *lx, size_t name_off, size_t name_len, const char 
         bool greedy = lx->out.len > at && lx->out.data[at] == mod;
         if (greedy)
             pat_at++;
-        kn_buf res = KN_BUF_INIT;
+        kn_autobuf kn_buf res = KN_BUF_INIT;
         kn_buf_init(&res, MAX_RESULT);
         const char *val = v ? v : "";
         int r = (mod == '#' ? trim_prefix : trim_suffix)(
             lx, lx->out.data + pat_at, lx->out.len - pat_at, greedy, val, strlen(val), &res);
         if (r == 0)
             replace_tail(lx, at, &res);
-        kn_buf_free(&res);
         return r;
     }
     default:
@@ -1054,25 +1026,23 @@ static int lex_replace(lexer *lx, size_t name_off, size_t name_len)
     if (!v && lx->skip_unset) {
         /* BuildKit writes one `/` back, for `//` too. */
         insert(lx, repl_at, "/", 1);
-        kn_buf prefix = KN_BUF_INIT;
+        kn_autobuf kn_buf prefix = KN_BUF_INIT;
         kn_buf_adds(&prefix, "${");
         kn_buf_add(&prefix, lx->src + name_off, name_len);
         kn_buf_adds(&prefix, "/");
         insert(lx, at, prefix.data, prefix.len);
-        kn_buf_free(&prefix);
         put_str(lx, "}");
         return 0;
     }
     if (lx->too_big)
-        return 0; /* the offsets below may not hold; the caller fails */
-    kn_buf res = KN_BUF_INIT;
+        return 0; /* the expansion fails anyway (lex_until): skip the work */
+    kn_autobuf kn_buf res = KN_BUF_INIT;
     kn_buf_init(&res, MAX_RESULT);
     const char *val = v ? v : "";
     int r = replace(lx, lx->out.data + at, repl_at - at, lx->out.data + repl_at,
                     lx->out.len - repl_at, all, val, strlen(val), &res);
     if (r == 0)
         replace_tail(lx, at, &res);
-    kn_buf_free(&res);
     return r;
 }
 

@@ -30,7 +30,10 @@ struct dump_row {
 
 static const struct dump_row dump_rows[] = {
     {"P-1 CRLF", "FROM a\r\nRUN b\r\r\n", "(from \"a\")\n(run \"b\")\n"},
-    {"P-1 BOM", "\xef\xbb\xbf" "FROM a\n", "(from \"a\")\n"},
+    {"P-1 BOM",
+     "\xef\xbb\xbf"
+     "FROM a\n",
+     "(from \"a\")\n"},
     {"P-14 continuation", "RUN a \\\n  b\n", "(run \"a   b\")\n"},
     {"P-15 two escapes end the line", "ENV C x\\\\\nENV D y\n",
      "(env \"C\" \"x\\\\\\\\\" \"\")\n(env \"D\" \"y\" \"\")\n"},
@@ -45,7 +48,8 @@ static const struct dump_row dump_rows[] = {
     {"P-11 hash inside a line is literal", "RUN echo a # b\n", "(run \"echo a # b\")\n"},
     {"P-21 keyword case kept for dump lowercasing", "fRoM a\n", "(from \"a\")\n"},
     {"P-22 unknown keyword", "FROM a\nFRUM b\n", "(from \"a\")\n(frum \"\")\n"},
-    {"P-23 flags and --", "COPY --from=x -- --weird /d\n", "(copy [\"--from=x\"] \"--weird\" \"/d\")\n"},
+    {"P-23 flags and --", "COPY --from=x -- --weird /d\n",
+     "(copy [\"--from=x\"] \"--weird\" \"/d\")\n"},
     {"P-23 quoted flag", "RUN --mount=\"type=cache,target=/a b\" x\n",
      "(run [\"--mount=type=cache,target=/a b\"] \"x\")\n"},
     {"P-23 empty quoted flag value", "COPY --x=\"\" a b\n", "(copy [\"--x=\"] \"a\" \"b\")\n"},
@@ -65,7 +69,9 @@ static const struct dump_row dump_rows[] = {
     {"P-35 ONBUILD", "ONBUILD RUN [\"echo\", \"test\"]\n", "(onbuild (run \"echo\" \"test\"))\n"},
     {"P-35 HEALTHCHECK", "HEALTHCHECK --interval=5s CMD a b\n",
      "(healthcheck [\"--interval=5s\"] \"CMD\" \"a b\")\n"},
-    {"P-37 quoting", "RUN a\tb\x01\x7f\xff\xc2\xa0" "c\xc2\xa0\n",
+    {"P-37 quoting",
+     "RUN a\tb\x01\x7f\xff\xc2\xa0"
+     "c\xc2\xa0\n",
      "(run \"a\\tb\\x01\\x7f\\xff\\u00a0c\")\n"},
     {"P-33 heredoc body is not an instruction", "RUN <<EOF\nFROM x\nEOF\nRUN b\n",
      "(run \"<<EOF\")\n(run \"b\")\n"},
@@ -96,7 +102,8 @@ static const struct error_row error_rows[] = {
     {"P-4 only comments", "# a\n\n# b\n", "file with no instructions", 3},
     {"P-7 directive twice", "# escape=`\n# escape=\\\nFROM a\n",
      "only one escape parser directive can be used", 2},
-    {"P-8 bad escape", "# escape=x\nFROM a\n", "invalid escape token 'x' does not match ` or \\", 1},
+    {"P-8 bad escape", "# escape=x\nFROM a\n", "invalid escape token 'x' does not match ` or \\",
+     1},
     {"P-27 ENV one word", "FROM a\nENV PATH\n", "ENV must have two arguments", 2},
     {"P-27 ENV missing =", "FROM a\nLABEL a=b c\n",
      "Syntax error - can't find = in \"c\". Must be of the form: name=value", 2},
@@ -117,8 +124,8 @@ static void test_parse_rejects_bad_input_with_line(void **state)
         if (!err.msg || !strstr(err.msg, row->msg))
             fail_msg("row %zu (%s): error %s, want %s", i, row->rule, err.msg, row->msg);
         if (err.line != row->line || !err.file || strcmp(err.file, "Dockerfile") != 0)
-            fail_msg("row %zu (%s): at %s:%d, want Dockerfile:%d", i, row->rule, err.file,
-                     err.line, row->line);
+            fail_msg("row %zu (%s): at %s:%d, want Dockerfile:%d", i, row->rule, err.file, err.line,
+                     row->line);
         if (err.code != KN_EINPUT)
             fail_msg("row %zu (%s): code %d, want KN_EINPUT", i, row->rule, err.code);
     }
@@ -214,7 +221,8 @@ static void test_heredoc_forms(void **state)
 static void test_heredoc_not_in_json_or_other_instructions(void **state)
 {
     /* P-31 */
-    kn_df *df = parse_ok("FROM a\nRUN [\"cat\", \"<<EOF\"]\nENV a=<<EOF\nONBUILD RUN <<EOF\nx\nEOF\n");
+    kn_df *df =
+        parse_ok("FROM a\nRUN [\"cat\", \"<<EOF\"]\nENV a=<<EOF\nONBUILD RUN <<EOF\nx\nEOF\n");
     assert_int_equal(df->nodes.items[1]->heredocs.len, 0);
     assert_int_equal(df->nodes.items[2]->heredocs.len, 0);
     assert_int_equal(df->nodes.items[3]->heredocs.len, 1);
@@ -232,7 +240,8 @@ static void test_heredoc_crlf_terminator(void **state)
 static void test_doc_comments_collected(void **state)
 {
     /* P-13: comments accumulate, a bare # clears, blank lines do not. */
-    kn_df *df = parse_ok("# syntax=docker/dockerfile:1\n\n# one\n\n# two\nFROM a\n# x\n#\n# y\nRUN b\n");
+    kn_df *df =
+        parse_ok("# syntax=docker/dockerfile:1\n\n# one\n\n# two\nFROM a\n# x\n#\n# y\nRUN b\n");
     kn_df_node *from = df->nodes.items[0];
     assert_int_equal(from->comments.len, 2);
     assert_string_equal(from->comments.items[0], "one");
