@@ -82,7 +82,7 @@ static int member(const json_t *obj, const char *key, kind k, bool optional, jso
 static int get_string(const json_t *obj, const char *key, bool optional, const char **out,
                       kn_err *err)
 {
-    json_t *v;
+    json_t *v = NULL;
     int r = member(obj, key, KIND_STRING, optional, &v, err);
     if (r > 0)
         *out = json_string_value(v);
@@ -92,7 +92,7 @@ static int get_string(const json_t *obj, const char *key, bool optional, const c
 static int get_json(const json_t *obj, const char *key, kind k, bool optional, json_t **out,
                     kn_err *err)
 {
-    json_t *v;
+    json_t *v = NULL;
     int r = member(obj, key, k, optional, &v, err);
     if (r > 0)
         *out = v;
@@ -101,7 +101,7 @@ static int get_json(const json_t *obj, const char *key, kind k, bool optional, j
 
 static int get_int(const json_t *obj, const char *key, bool optional, int64_t *out, kn_err *err)
 {
-    json_t *v;
+    json_t *v = NULL;
     int r = member(obj, key, KIND_INT, optional, &v, err);
     if (r > 0)
         *out = (int64_t)json_integer_value(v);
@@ -110,7 +110,7 @@ static int get_int(const json_t *obj, const char *key, bool optional, int64_t *o
 
 static int get_bool(const json_t *obj, const char *key, bool optional, bool *out, kn_err *err)
 {
-    json_t *v;
+    json_t *v = NULL;
     int r = member(obj, key, KIND_BOOL, optional, &v, err);
     if (r > 0)
         *out = json_is_true(v);
