@@ -1156,6 +1156,8 @@ const char *kn_df_directive_value(const kn_df *df, const char *name)
 void kn_df_quote(kn_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    static const char controls[] = "\a\b\f\n\r\t\v"; /* Go's short escapes, */
+    static const char letters[] = "abfnrtv";         /* written as these letters */
     kn_buf_addc(out, '"');
     size_t i = 0;
     while (i < len) {
@@ -1174,35 +1176,16 @@ void kn_df_quote(kn_buf *out, const char *s, size_t len)
         } else if (kn_utf8_is_print(r)) {
             kn_buf_add(out, s + i, n);
         } else {
-            switch (r) {
-            case '\a':
-                kn_buf_adds(out, "\\a");
-                break;
-            case '\b':
-                kn_buf_adds(out, "\\b");
-                break;
-            case '\f':
-                kn_buf_adds(out, "\\f");
-                break;
-            case '\n':
-                kn_buf_adds(out, "\\n");
-                break;
-            case '\r':
-                kn_buf_adds(out, "\\r");
-                break;
-            case '\t':
-                kn_buf_adds(out, "\\t");
-                break;
-            case '\v':
-                kn_buf_adds(out, "\\v");
-                break;
-            default:
-                if (r < ' ' || r == 0x7f)
-                    kn_buf_addf(out, "\\x%c%c", hex[r >> 4], hex[r & 15]);
-                else if (r < 0x10000)
-                    kn_buf_addf(out, "\\u%04x", (unsigned)r);
-                else
-                    kn_buf_addf(out, "\\U%08x", (unsigned)r);
+            const char *short_esc = r && r < 0x80 ? strchr(controls, (int)r) : NULL;
+            if (short_esc) {
+                kn_buf_addc(out, '\\');
+                kn_buf_addc(out, letters[short_esc - controls]);
+            } else if (r < ' ' || r == 0x7f) {
+                kn_buf_addf(out, "\\x%c%c", hex[r >> 4], hex[r & 15]);
+            } else if (r < 0x10000) {
+                kn_buf_addf(out, "\\u%04x", (unsigned)r);
+            } else {
+                kn_buf_addf(out, "\\U%08x", (unsigned)r);
             }
         }
         i += n;
