@@ -9,6 +9,10 @@ seed=$shared/bench/seed/Dockerfile
 if [ -f "$seed" ]; then
     say kiln parse --dump "$seed"
     "$kiln" parse --dump "$seed"
+    say kiln plan -f "$seed" --target kiro --target claude
+    "$kiln" plan -f "$seed" --target kiro --target claude
+    say kiln plan -f "$seed" --target kiro --target claude --build-arg BUILDER_IMAGE=prebuilt:seed
+    "$kiln" plan -f "$seed" --target kiro --target claude --build-arg BUILDER_IMAGE=prebuilt:seed
 else
     echo "($seed not present; skipping the seed Dockerfile)"
 fi

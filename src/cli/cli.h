@@ -19,6 +19,8 @@ typedef struct kn_cmd {
 } kn_cmd;
 
 extern const kn_cmd kn_cmd_parse;
+extern const kn_cmd kn_cmd_check;
+extern const kn_cmd kn_cmd_plan;
 
 /* Print a usage error and a one-line hint for command `cmd` (NULL: top
  * level); returns KN_EXIT_USAGE. */

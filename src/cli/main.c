@@ -12,6 +12,8 @@
 
 static const kn_cmd *const commands[] = {
     &kn_cmd_parse,
+    &kn_cmd_check,
+    &kn_cmd_plan,
 };
 
 static void print_help(FILE *f)
