@@ -5,6 +5,8 @@
  * reachable; no build argument is given; base images are unknown. */
 #include "frontend/lint.h"
 
+#include "frontend/graph.h"
+
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/path.h"
@@ -591,93 +593,17 @@ static bool reference_ok(const char *ref)
     return true;
 }
 
-/* ---- platforms (containerd platforms.Parse, the parts lint needs) ---- */
+/* ---- platforms ---- */
 
-static const char *norm_arch(const char *a)
+/* Split a normalised "os/arch[/variant]" (kn_graph_parse_platform) into new
+ * strings; *variant is "" when there is none. */
+static void split_platform(const char *plat, char **os, char **arch, char **variant)
 {
-    static const char *const map[][2] = {
-        {"x86_64", "amd64"}, {"x86-64", "amd64"}, {"aarch64", "arm64"}, {"armhf", "arm"},
-        {"armel", "arm"},    {"i386", "386"},     {"i686", "386"},
-    };
-    for (size_t i = 0; i < KN_ARRAY_LEN(map); i++)
-        if (strcmp(a, map[i][0]) == 0)
-            return map[i][1];
-    return a;
-}
-
-static const char *host_arch(void)
-{
-    static char arch[sizeof(((struct utsname *)0)->machine)];
-    struct utsname u;
-    if (arch[0] == '\0') {
-        if (uname(&u) == 0)
-            snprintf(arch, sizeof(arch), "%s", norm_arch(u.machine));
-        else
-            snprintf(arch, sizeof(arch), "amd64");
-    }
-    return arch;
-}
-
-static bool is_known_os(const char *s)
-{
-    static const char *const oses[] = {"linux",   "windows", "darwin",    "freebsd", "netbsd",
-                                       "openbsd", "solaris", "illumos",   "android", "ios",
-                                       "aix",     "plan9",   "dragonfly", "js",      "wasip1"};
-    for (size_t i = 0; i < KN_ARRAY_LEN(oses); i++)
-        if (strcmp(s, oses[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool is_known_arch(const char *s)
-{
-    static const char *const arches[] = {"amd64",  "arm64",    "arm",     "386",  "ppc64le",
-                                         "ppc64",  "s390x",    "riscv64", "mips", "mipsle",
-                                         "mips64", "mips64le", "loong64", "wasm"};
-    for (size_t i = 0; i < KN_ARRAY_LEN(arches); i++)
-        if (strcmp(s, arches[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Parse "os[/arch[/variant]]" or a bare arch; false when it does not parse.
- * os and arch are written to caller buffers of 64 bytes. */
-static bool parse_platform(const char *spec, char os[64], char arch[64])
-{
-    kn_autofree char *s = kn_str_lower(spec);
-    char *parts[4];
-    size_t n = 0;
-    for (char *p = s; n < 4;) {
-        parts[n++] = p;
-        char *sl = strchr(p, '/');
-        if (!sl)
-            break;
-        *sl = '\0';
-        p = sl + 1;
-    }
-    if (n > 3)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (parts[i][0] == '\0' || strlen(parts[i]) >= 64 ||
-            strspn(parts[i], "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(parts[i]))
-            return false;
-    }
-    if (n == 1) {
-        if (is_known_os(parts[0])) {
-            snprintf(os, 64, "%s", parts[0]);
-            snprintf(arch, 64, "%s", host_arch());
-            return true;
-        }
-        const char *a = norm_arch(parts[0]);
-        if (!is_known_arch(a))
-            return false;
-        snprintf(os, 64, "linux");
-        snprintf(arch, 64, "%s", a);
-        return true;
-    }
-    snprintf(os, 64, "%s", parts[0]);
-    snprintf(arch, 64, "%s", norm_arch(parts[1]));
-    return true;
+    const char *a = strchr(plat, '/');
+    const char *v = a ? strchr(a + 1, '/') : NULL;
+    *os = a ? kn_xstrndup(plat, (size_t)(a - plat)) : kn_xstrdup(plat);
+    *arch = a ? (v ? kn_xstrndup(a + 1, (size_t)(v - a - 1)) : kn_xstrdup(a + 1)) : kn_xstrdup("");
+    *variant = kn_xstrdup(v ? v + 1 : "");
 }
 
 /* ---- the checks ---- */
@@ -768,15 +694,18 @@ static void check_stage_names_and_casing(lint_ctx *c)
 /* The global scope with no build arguments. */
 static void build_global_scope(lint_ctx *c)
 {
-    char arch[64];
-    snprintf(arch, sizeof(arch), "%s", host_arch());
-    char plat[96];
-    snprintf(plat, sizeof(plat), "linux/%s", arch);
+    kn_autofree char *plat = kn_graph_host_platform();
+    kn_autofree char *os = NULL;
+    kn_autofree char *arch = NULL;
+    kn_autofree char *variant = NULL;
+    split_platform(plat, &os, &arch, &variant);
     const char *predefined[][2] = {
-        {"BUILDPLATFORM", plat}, {"BUILDOS", "linux"},       {"BUILDOSVERSION", ""},
-        {"BUILDARCH", arch},     {"BUILDVARIANT", ""},       {"TARGETPLATFORM", plat},
-        {"TARGETOS", "linux"},   {"TARGETOSVERSION", ""},    {"TARGETARCH", arch},
-        {"TARGETVARIANT", ""},   {"TARGETSTAGE", "default"},
+        {"BUILDPLATFORM", plat},    {"BUILDOS", os},
+        {"BUILDOSVERSION", ""},     {"BUILDARCH", arch},
+        {"BUILDVARIANT", variant},  {"TARGETPLATFORM", plat},
+        {"TARGETOS", os},           {"TARGETOSVERSION", ""},
+        {"TARGETARCH", arch},       {"TARGETVARIANT", variant},
+        {"TARGETSTAGE", "default"},
     };
     for (size_t i = 0; i < KN_ARRAY_LEN(predefined); i++)
         env_set(&c->global_env, predefined[i][0], predefined[i][1]);
@@ -856,13 +785,21 @@ static char *check_from(lint_ctx *c, const kn_instr_stage *st)
                    "Setting platform to predefined %s in FROM is redundant as this is the "
                    "default behavior",
                    pf->value);
-        char os[64], arch[64];
         const char *name = st->name ? st->name : "";
-        if (plat && pc.set.len == 0 && pc.unset.len == 0 && parse_platform(plat, os, arch) &&
-            !strstr(name, os) && !strstr(name, arch)) {
-            kn_autofree char *q = quote(plat);
-            report(c, from->node, from->line, &R_PLATFORM_CONST,
-                   "FROM --platform flag should not use constant value %s", q);
+        kn_autofree char *host = kn_graph_host_platform();
+        kn_autofree char *norm = NULL;
+        kn_autoerr kn_err perr = KN_ERR_INIT;
+        if (plat && pc.set.len == 0 && pc.unset.len == 0 &&
+            kn_graph_parse_platform(plat, host, &norm, &perr) == 0) {
+            kn_autofree char *os = NULL;
+            kn_autofree char *arch = NULL;
+            kn_autofree char *variant = NULL;
+            split_platform(norm, &os, &arch, &variant);
+            if (!strstr(name, os) && !strstr(name, arch)) {
+                kn_autofree char *q = quote(plat);
+                report(c, from->node, from->line, &R_PLATFORM_CONST,
+                       "FROM --platform flag should not use constant value %s", q);
+            }
         }
         capture_free(&pc);
     }
