@@ -556,6 +556,33 @@ static void push_edge(kn_graph_stage *s, kn_graph_edge_kind kind, const kn_instr
     kn_vec_push(&s->edges, e);
 }
 
+/* The --from / from= edges of one instruction (G-10 .. G-12). */
+static int add_instr_edges(gctx *c, kn_graph_stage *s, const kn_instr *in, kn_err *err)
+{
+    kn_graph *g = c->g;
+    if (in->kind == KN_INSTR_COPY && in->copy.from) {
+        const char *v = in->copy.from;
+        long long idx;
+        long target;
+        if (go_atoi(v, &idx)) { /* G-11 (1) */
+            if (idx < 0 || idx >= (long long)g->stages.len)
+                return kn_errf_at(err, KN_EINPUT, c->path, in->line, "invalid stage index %lld",
+                                  idx);
+            target = (long)idx;
+        } else {
+            target = find_stage_nocase(g, v); /* G-11 (2), else (3) */
+        }
+        push_edge(s, KN_GRAPH_EDGE_COPY, in, v, target);
+    } else if (in->kind == KN_INSTR_RUN) {
+        for (size_t m = 0; m < in->run.mounts.len; m++) {
+            const char *v = in->run.mounts.items[m].from;
+            if (v && *v) /* G-12: names only, no indices */
+                push_edge(s, KN_GRAPH_EDGE_MOUNT, in, v, find_stage_nocase(g, v));
+        }
+    }
+    return 0;
+}
+
 static int resolve_edges(gctx *c, kn_err *err)
 {
     kn_graph *g = c->g;
@@ -563,29 +590,21 @@ static int resolve_edges(gctx *c, kn_err *err)
         kn_graph_stage *s = &g->stages.items[i];
         if (s->base_kind != KN_GRAPH_BASE_SCRATCH || s->is_replaced)
             push_edge(s, KN_GRAPH_EDGE_FROM, s->stage->from, s->base, s->base_stage);
-        for (size_t k = 0; k < s->stage->instrs.len; k++) {
-            const kn_instr *in = s->stage->instrs.items[k];
-            if (in->kind == KN_INSTR_COPY && in->copy.from) {
-                const char *v = in->copy.from;
-                long long idx;
-                long target;
-                if (go_atoi(v, &idx)) { /* G-11 (1) */
-                    if (idx < 0 || idx >= (long long)g->stages.len)
-                        return kn_errf_at(err, KN_EINPUT, c->path, in->line,
-                                          "invalid stage index %lld", idx);
-                    target = (long)idx;
-                } else {
-                    target = find_stage_nocase(g, v); /* G-11 (2), else (3) */
-                }
-                push_edge(s, KN_GRAPH_EDGE_COPY, in, v, target);
-            } else if (in->kind == KN_INSTR_RUN) {
-                for (size_t m = 0; m < in->run.mounts.len; m++) {
-                    const char *v = in->run.mounts.items[m].from;
-                    if (v && *v) /* G-12: names only, no indices */
-                        push_edge(s, KN_GRAPH_EDGE_MOUNT, in, v, find_stage_nocase(g, v));
-                }
+        /* G-24: the ONBUILD triggers of a base stage run first, in this stage,
+         * so their --from edges are this stage's. One generation only (G-25).
+         * Triggers of an image base are known only once the image is pulled. */
+        if (s->base_stage >= 0 && !s->is_replaced) {
+            const kn_instr_stage *base = g->stages.items[s->base_stage].stage;
+            for (size_t k = 0; k < base->instrs.len; k++) {
+                const kn_instr *in = base->instrs.items[k];
+                if (in->kind == KN_INSTR_ONBUILD && in->onbuild.trigger &&
+                    add_instr_edges(c, s, in->onbuild.trigger, err) < 0)
+                    return -1;
             }
         }
+        for (size_t k = 0; k < s->stage->instrs.len; k++)
+            if (add_instr_edges(c, s, s->stage->instrs.items[k], err) < 0)
+                return -1;
     }
     return 0;
 }

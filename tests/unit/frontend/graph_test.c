@@ -440,6 +440,27 @@ static const struct row rows[] = {
      "invalid name for build stage: \"1a\", name can't start with a number or contain symbols",
      NULL,
      NULL},
+    /* ---- G-24, G-25 ---- */
+    {"G-24 an ONBUILD trigger of a base stage adds its --from edge",
+     "FROM busybox AS data\nFROM busybox AS unused\nFROM busybox AS tmpl\n"
+     "ONBUILD COPY --from=data /d /d\nFROM tmpl AS app\n",
+     {0},
+     {0},
+     {0},
+     0,
+     NULL,
+     "data build image:busybox:latest; unused skip image:busybox:latest; "
+     "tmpl build image:busybox:latest; app build stage:tmpl",
+     "busybox:latest"},
+    {"G-24 G-22 a trigger copying from the inheriting stage is a cycle",
+     "FROM busybox AS tmpl\nONBUILD COPY --from=app /a /a\nFROM tmpl AS app\n",
+     {0},
+     {0},
+     {0},
+     2,
+     "circular dependency detected on stage: app",
+     NULL,
+     NULL},
     /* ---- G-22 ---- */
     {"V-6 G-22 a stage copying from itself",
      "FROM scratch AS s\nCOPY --from=s a b\n",
@@ -809,6 +830,33 @@ static void test_json_shape(void **state)
     json_decref(j);
 }
 
+static void test_onbuild_edges_one_generation(void **state)
+{
+    /* G-24, G-25: mid inherits tmpl's trigger (a COPY --from=data edge);
+     * app, built on mid, does not. */
+    static const struct row r = {"G-25",
+                                 "FROM busybox AS data\nFROM busybox AS tmpl\n"
+                                 "ONBUILD COPY --from=data /d /d\nFROM tmpl AS mid\n"
+                                 "FROM mid AS app\n",
+                                 {0},
+                                 {0},
+                                 {0},
+                                 0,
+                                 NULL,
+                                 NULL,
+                                 NULL};
+    kn_autoerr kn_err err = KN_ERR_INIT;
+    __attribute__((cleanup(built_free))) built b = {NULL, NULL, NULL};
+    b.g = build_row(&r, &b.df, &b.d, &err);
+    assert_non_null(b.g);
+    const kn_graph_stage *mid = &b.g->stages.items[2], *app = &b.g->stages.items[3];
+    assert_int_equal(mid->edges.len, 2);
+    assert_int_equal(mid->edges.items[1].kind, KN_GRAPH_EDGE_COPY);
+    assert_int_equal(mid->edges.items[1].stage, 0);
+    assert_int_equal(app->edges.len, 1);
+    assert_int_equal(app->edges.items[0].kind, KN_GRAPH_EDGE_FROM);
+}
+
 static void test_platform_normalisation(void **state)
 {
     static const struct {
@@ -841,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_several_targets_share_builder),
         cmocka_unit_test(test_unconsumed_build_arg_warns),
         cmocka_unit_test(test_json_shape),
+        cmocka_unit_test(test_onbuild_edges_one_generation),
         cmocka_unit_test(test_platform_normalisation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
