@@ -1,6 +1,7 @@
 /* In-process timing of `kiln plan`'s phases on one Dockerfile: parse,
  * instructions, stage graph, JSON (bench/run.sh). */
 #include "frontend/df.h"
+#include "base/buf.h"
 #include "frontend/graph.h"
 #include "frontend/instr.h"
 
@@ -38,11 +39,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_plan: %s\n", err.msg ? err.msg : "failed");
             return 1;
         }
-        json_t *j = kn_graph_to_json(g);
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        kn_buf out = KN_BUF_INIT;
+        kn_graph_write_json(g, &out);
         double t4 = now_ms();
-        free(s);
-        json_decref(j);
+        kn_buf_free(&out);
         kn_graph_free(g);
         kn_instr_free_dockerfile(d);
         kn_df_free(df);

@@ -1,6 +1,10 @@
 #include "base/json.h"
 
+#include "base/buf.h"
+#include "base/utf8.h"
+
 #include <stdlib.h>
+#include <string.h>
 
 json_t *kn_json_parse(const char *data, size_t len, kn_err *err)
 {
@@ -179,4 +183,49 @@ void kn_json_decrefp(json_t **p)
 {
     json_decref(*p);
     *p = NULL;
+}
+
+void kn_json_write_string(kn_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    kn_buf_addc(out, '"');
+    size_t i = 0;
+    while (i < len) {
+        size_t run = i;
+        /* Copy plain ASCII in one go. */
+        while (run < len && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x80 &&
+               s[run] != '"' && s[run] != '\\')
+            run++;
+        kn_buf_add(out, s + i, run - i);
+        i = run;
+        if (i >= len)
+            break;
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            kn_buf_addc(out, '\\');
+            kn_buf_addc(out, (char)c);
+            i++;
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            kn_buf_add(out, e, 6);
+            i++;
+        } else {
+            bool valid;
+            size_t n = kn_utf8_decode(s + i, len - i, &valid);
+            if (valid)
+                kn_buf_add(out, s + i, n);
+            else
+                kn_buf_adds(out, "\\ufffd");
+            i += n;
+        }
+    }
+    kn_buf_addc(out, '"');
+}
+
+void kn_json_write_cstr(kn_buf *out, const char *s)
+{
+    if (s)
+        kn_json_write_string(out, s, strlen(s));
+    else
+        kn_buf_adds(out, "null");
 }

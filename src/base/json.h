@@ -46,4 +46,12 @@ char *kn_json_dump_canonical(const json_t *value, kn_err *err);
 /* For kn_autojson: json_decref(*p) when not NULL. */
 void kn_json_decrefp(json_t **p);
 
+/* Streaming output for large documents, where building a jansson tree costs
+ * more than the answer (kiln plan on thousands of stages): append a JSON
+ * string literal for len bytes of s (invalid UTF-8 bytes become U+FFFD, as
+ * jansson would refuse them), or a string / null when s is NULL. */
+struct kn_buf;
+void kn_json_write_string(struct kn_buf *out, const char *s, size_t len);
+void kn_json_write_cstr(struct kn_buf *out, const char *s);
+
 #endif

@@ -221,13 +221,10 @@ static int run(int argc, char **argv)
     for (size_t i = 0; i < g->warnings.len; i++)
         fprintf(stderr, "%s\n", g->warnings.items[i]);
     if (strcmp(format, "json") == 0) {
-        json_t *j = kn_graph_to_json(g);
-        kn_autofree char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(j);
-        if (text)
-            puts(text);
-        else
-            status = KN_EXIT_FAIL;
+        kn_buf out = KN_BUF_INIT;
+        kn_graph_write_json(g, &out);
+        fwrite(out.data, 1, out.len, stdout);
+        kn_buf_free(&out);
     } else {
         kn_buf out = KN_BUF_INIT;
         if (strcmp(format, "dot") == 0)

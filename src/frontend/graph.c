@@ -6,6 +6,7 @@
 #include "frontend/graph.h"
 
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/map.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -1171,78 +1172,82 @@ void kn_graph_free(kn_graph *g)
 
 /* ---- JSON ---- */
 
-static json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *strvec_json(const kn_strvec *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < v->len; i++)
-        json_array_append_new(a, json_string(v->items[i]));
-    return a;
-}
-
 static const char *base_kind_name(kn_graph_base_kind k)
 {
-    switch (k) {
-    case KN_GRAPH_BASE_SCRATCH:
-        return "scratch";
-    case KN_GRAPH_BASE_IMAGE:
-        return "image";
-    case KN_GRAPH_BASE_STAGE:
-        return "stage";
-    case KN_GRAPH_BASE_CONTEXT:
-        return "context";
-    }
-    return "image";
+    static const char *const names[] = {
+        [KN_GRAPH_BASE_SCRATCH] = "scratch",
+        [KN_GRAPH_BASE_IMAGE] = "image",
+        [KN_GRAPH_BASE_STAGE] = "stage",
+        [KN_GRAPH_BASE_CONTEXT] = "context",
+    };
+    return names[k];
 }
 
 static const char *edge_kind_name(kn_graph_edge_kind k)
 {
-    switch (k) {
-    case KN_GRAPH_EDGE_FROM:
-        return "from";
-    case KN_GRAPH_EDGE_COPY:
-        return "copy";
-    case KN_GRAPH_EDGE_MOUNT:
-        return "mount";
-    }
-    return "from";
+    static const char *const names[] = {
+        [KN_GRAPH_EDGE_FROM] = "from",
+        [KN_GRAPH_EDGE_COPY] = "copy",
+        [KN_GRAPH_EDGE_MOUNT] = "mount",
+    };
+    return names[k];
 }
 
-json_t *kn_graph_to_json(const kn_graph *g)
+static void write_strvec(kn_buf *b, const kn_strvec *v)
 {
-    json_t *targets = json_array();
-    for (size_t t = 0; t < g->targets.len; t++)
-        json_array_append_new(targets, json_string(g->stages.items[g->targets.items[t]].name));
-    json_t *stages = json_array();
+    kn_buf_addc(b, '[');
+    for (size_t i = 0; i < v->len; i++) {
+        if (i)
+            kn_buf_addc(b, ',');
+        kn_json_write_string(b, v->items[i], v->lens[i]);
+    }
+    kn_buf_addc(b, ']');
+}
+
+void kn_graph_write_json(const kn_graph *g, kn_buf *b)
+{
+    kn_buf_adds(b, "{\"targets\":[");
+    for (size_t t = 0; t < g->targets.len; t++) {
+        if (t)
+            kn_buf_addc(b, ',');
+        kn_json_write_cstr(b, g->stages.items[g->targets.items[t]].name);
+    }
+    kn_buf_adds(b, "],\"platform\":");
+    kn_json_write_cstr(b, g->target_platform);
+    kn_buf_adds(b, ",\"stages\":[");
     for (size_t i = 0; i < g->stages.len; i++) {
         const kn_graph_stage *s = &g->stages.items[i];
-        json_t *base = json_pack("{s:s, s:s}", "kind", base_kind_name(s->base_kind), "ref",
-                                 s->base_ref ? s->base_ref : s->base);
-        if (s->base_full)
-            json_object_set_new(base, "full", json_string(s->base_full));
-        json_t *edges = json_array();
+        kn_buf_addf(b, "%s{\"index\":%zu,\"name\":", i ? "," : "", i);
+        kn_json_write_cstr(b, s->has_name ? s->name : NULL);
+        kn_buf_addf(b, ",\"line\":%d,\"base\":{\"kind\":\"%s\",\"ref\":", s->stage->from->line,
+                    base_kind_name(s->base_kind));
+        kn_json_write_cstr(b, s->base_ref ? s->base_ref : s->base);
+        if (s->base_full) {
+            kn_buf_adds(b, ",\"full\":");
+            kn_json_write_cstr(b, s->base_full);
+        }
+        kn_buf_adds(b, "},\"platform\":");
+        kn_json_write_cstr(b, s->platform);
+        kn_buf_addf(b, ",\"action\":\"%s\",\"reason\":", s->is_needed ? "build" : "skip");
+        kn_json_write_cstr(b, s->reason);
+        kn_buf_adds(b, ",\"needed_by\":");
+        write_strvec(b, &s->needed_by);
+        kn_buf_adds(b, ",\"edges\":[");
         for (size_t k = 0; k < s->edges.len; k++) {
             const kn_graph_edge *e = &s->edges.items[k];
-            json_array_append_new(
-                edges,
-                json_pack("{s:s, s:o, s:o, s:o, s:i}", "kind", edge_kind_name(e->kind), "stage",
-                          jstr_or_null(e->stage >= 0 ? g->stages.items[e->stage].name : NULL),
-                          "image", jstr_or_null(e->image), "context",
-                          jstr_or_null(e->context >= 0 ? g->contexts.items[e->context].name : NULL),
-                          "line", e->instr->line));
+            kn_buf_addf(b, "%s{\"kind\":\"%s\",\"stage\":", k ? "," : "", edge_kind_name(e->kind));
+            kn_json_write_cstr(b, e->stage >= 0 ? g->stages.items[e->stage].name : NULL);
+            kn_buf_adds(b, ",\"image\":");
+            kn_json_write_cstr(b, e->image);
+            kn_buf_adds(b, ",\"context\":");
+            kn_json_write_cstr(b, e->context >= 0 ? g->contexts.items[e->context].name : NULL);
+            kn_buf_addf(b, ",\"line\":%d}", e->instr->line);
         }
-        json_array_append_new(
-            stages, json_pack("{s:I, s:o, s:i, s:o, s:s, s:s, s:s, s:o, s:o}", "index",
-                              (json_int_t)i, "name", jstr_or_null(s->has_name ? s->name : NULL),
-                              "line", s->stage->from->line, "base", base, "platform", s->platform,
-                              "action", s->is_needed ? "build" : "skip", "reason", s->reason,
-                              "needed_by", strvec_json(&s->needed_by), "edges", edges));
+        kn_buf_adds(b, "]}");
     }
-    return json_pack("{s:o, s:s, s:o, s:o, s:o}", "targets", targets, "platform",
-                     g->target_platform, "stages", stages, "images", strvec_json(&g->images),
-                     "warnings", strvec_json(&g->warnings));
+    kn_buf_adds(b, "],\"images\":");
+    write_strvec(b, &g->images);
+    kn_buf_adds(b, ",\"warnings\":");
+    write_strvec(b, &g->warnings);
+    kn_buf_adds(b, "}\n");
 }

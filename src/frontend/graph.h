@@ -15,7 +15,6 @@
 #include "base/vec.h"
 #include "frontend/instr.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -131,7 +130,8 @@ int kn_graph_parse_platform(const char *s, const char *host, char **out, kn_err 
  *                         "line": 12}]}],
  *  "images": ["bb:local", "deb:local"],
  *  "warnings": []}
- * New reference. */
-json_t *kn_graph_to_json(const kn_graph *g);
+ * Appended to out as one compact line. */
+struct kn_buf;
+void kn_graph_write_json(const kn_graph *g, struct kn_buf *out);
 
 #endif
