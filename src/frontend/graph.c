@@ -118,18 +118,23 @@ static bool is_platform_component(const char *s)
     return true;
 }
 
+/* Append the '/'-separated parts of s to parts ("a//b" gives an empty one). */
+static void split_slash(const char *s, kn_strvec *parts)
+{
+    for (;;) {
+        const char *slash = strchr(s, '/');
+        kn_strvec_pushn(parts, s, slash ? (size_t)(slash - s) : strlen(s));
+        if (!slash)
+            break;
+        s = slash + 1;
+    }
+}
+
 /* containerd's platforms.Parse followed by Normalize. */
 int kn_graph_parse_platform(const char *s, const char *host, char **out, kn_err *err)
 {
     kn_autostrvec kn_strvec parts = KN_STRVEC_INIT;
-    const char *p = s;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        kn_strvec_pushn(&parts, p, slash ? (size_t)(slash - p) : strlen(p));
-        if (!slash)
-            break;
-        p = slash + 1;
-    }
+    split_slash(s, &parts);
     if (parts.len > 3)
         return kn_errf(err, KN_EINPUT, "\"%s\": cannot parse platform specifier: invalid argument",
                        s);
@@ -141,14 +146,7 @@ int kn_graph_parse_platform(const char *s, const char *host, char **out, kn_err 
                            parts.items[i], s);
     /* The host's parts fill what is missing. */
     kn_autostrvec kn_strvec hp = KN_STRVEC_INIT;
-    p = host;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        kn_strvec_pushn(&hp, p, slash ? (size_t)(slash - p) : strlen(p));
-        if (!slash)
-            break;
-        p = slash + 1;
-    }
+    split_slash(host, &hp);
     kn_autofree char *os = kn_str_lower(parts.items[0]);
     if (strcmp(os, "macos") == 0) {
         free(os);
@@ -242,14 +240,7 @@ static void set_value(kn_map *m, const char *key, const char *value)
 static void add_predefined(gctx *c, const char *prefix, const char *platform)
 {
     kn_autostrvec kn_strvec parts = KN_STRVEC_INIT;
-    const char *p = platform;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        kn_strvec_pushn(&parts, p, slash ? (size_t)(slash - p) : strlen(p));
-        if (!slash)
-            break;
-        p = slash + 1;
-    }
+    split_slash(platform, &parts);
     static const char *const suffixes[] = {"PLATFORM", "OS", "ARCH", "VARIANT", "OSVERSION"};
     for (size_t i = 0; i < KN_ARRAY_LEN(suffixes); i++) {
         char key[32];
