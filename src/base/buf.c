@@ -76,11 +76,18 @@ int kn_buf_addvf(kn_buf *b, const char *fmt, va_list ap)
         errno = EINVAL;
         return -1;
     }
-    if (kn_buf_grow(b, (size_t)n) < 0)
-        return -1;
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    b->len += (size_t)n;
-    return 0;
+    if (b->cap && (size_t)n <= b->max - b->len && b->len + (size_t)n < b->cap) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        b->len += (size_t)n;
+        return 0;
+    }
+    /* Growing may move the data an argument points into (addf(b, "%s",
+     * b->data)): format aside first. */
+    char *tmp = kn_xmalloc((size_t)n + 1);
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+    int r = kn_buf_add(b, tmp, (size_t)n);
+    free(tmp);
+    return r;
 }
 
 int kn_buf_addf(kn_buf *b, const char *fmt, ...)

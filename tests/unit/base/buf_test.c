@@ -157,6 +157,18 @@ static void test_buf_free_keeps_the_cap_and_allows_reuse(void **state)
     kn_buf_free(&b);
 }
 
+static void test_buf_addf_of_its_own_data_survives_growth(void **state)
+{
+    /* Each round doubles the buffer, so it grows (and may move) mid-call. */
+    kn_autobuf kn_buf b = KN_BUF_INIT;
+    kn_buf_adds(&b, "ab");
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(kn_buf_addf(&b, "%s", b.data), 0);
+    assert_int_equal(b.len, 2u << 12);
+    for (size_t i = 0; i < b.len; i++)
+        assert_int_equal(b.data[i], i % 2 ? 'b' : 'a');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_buf_grow_rejects_size_overflow),
         cmocka_unit_test(test_buf_addf_formats),
         cmocka_unit_test(test_buf_addf_fails_past_max),
+        cmocka_unit_test(test_buf_addf_of_its_own_data_survives_growth),
         cmocka_unit_test(test_buf_truncate_shortens_only),
         cmocka_unit_test(test_buf_release_hands_over_a_string_and_resets),
         cmocka_unit_test(test_buf_free_keeps_the_cap_and_allows_reuse),
