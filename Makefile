@@ -11,7 +11,7 @@ all: kiln
 
 kiln:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build -j $(JOBS)
+	@cmake --build build -j $(JOBS) -- --no-print-directory
 
 deps:
 	@scripts/deps.sh
@@ -28,13 +28,13 @@ test-release: kiln
 test-asan:
 	@echo "== test suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
 	@CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKN_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build-asan -j $(JOBS)
+	@cmake --build build-asan -j $(JOBS) -- --no-print-directory
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS)
 
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKN_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) -- --no-print-directory
 	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(SHARED)
 
 demo: kiln
