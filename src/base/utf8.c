@@ -87,11 +87,8 @@ bool kn_utf8_is_space(uint32_t r)
     }
 }
 
-size_t kn_utf8_space_len(const char *p, size_t len)
+size_t kn_utf8_space_len_slow(const char *p, size_t len)
 {
-    unsigned char c = (unsigned char)p[0];
-    if (c < 0x80)
-        return kn_utf8_is_space(c) ? 1 : 0;
     bool valid;
     size_t n = kn_utf8_decode(p, len, &valid);
     if (!valid)

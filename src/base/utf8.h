@@ -20,8 +20,16 @@ size_t kn_utf8_char_len(const char *p, size_t len);
 /* The code point of a valid sequence of n bytes (from kn_utf8_decode). */
 uint32_t kn_utf8_rune(const char *p, size_t n);
 
-/* Bytes taken by the Unicode space at p (Go's unicode.IsSpace), or 0. */
-size_t kn_utf8_space_len(const char *p, size_t len);
+/* Bytes taken by the Unicode space at p (Go's unicode.IsSpace), or 0.
+ * Inline for ASCII: the parser asks this of nearly every byte. */
+size_t kn_utf8_space_len_slow(const char *p, size_t len);
+static inline size_t kn_utf8_space_len(const char *p, size_t len)
+{
+    unsigned char c = (unsigned char)p[0];
+    if (c < 0x80)
+        return c == ' ' || (c >= '\t' && c <= '\r');
+    return kn_utf8_space_len_slow(p, len);
+}
 
 /* Go's unicode.IsSpace / IsPrint for a code point. IsPrint treats unassigned
  * code points as printable (kiln carries no full Unicode table). */

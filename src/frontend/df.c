@@ -49,17 +49,16 @@ static span trim_left_uspace(span s)
 static span trim_uspace(span s)
 {
     s = trim_left_uspace(s);
-    size_t end = 0, i = 0;
-    while (i < s.len) {
-        size_t n = kn_utf8_space_len(s.p + i, s.len - i);
-        if (n) {
-            i += n;
-        } else {
-            i += kn_utf8_char_len(s.p + i, s.len - i);
-            end = i;
-        }
+    while (s.len) {
+        /* Step back to the start of the last character (at most 4 bytes). */
+        size_t start = s.len - 1;
+        while (start > 0 && s.len - start < 4 && ((unsigned char)s.p[start] & 0xC0) == 0x80)
+            start--;
+        size_t n = kn_utf8_space_len(s.p + start, s.len - start);
+        if (n == 0 || start + n != s.len)
+            break;
+        s.len = start;
     }
-    s.len = end;
     return s;
 }
 
