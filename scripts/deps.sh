@@ -6,6 +6,9 @@ pkgs=(
     cmake make gcc clang pkg-config
     libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for clang
     libjansson-dev libssl-dev libcmocka-dev
+    libarchive-dev libsqlite3-dev libzstd-dev libisal-dev zlib1g-dev
+    busybox-static              # tests import a busybox root as their base image
+    skopeo umoci                # interop tests read and write kiln's store and archives
     python3                     # integration tests read JSON output with it
 )
 

@@ -11,7 +11,7 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "frontend/expand.h"
-#include "frontend/ref.h"
+#include "base/ref.h"
 
 #include <errno.h>
 #include <stdint.h>

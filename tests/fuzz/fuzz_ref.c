@@ -4,7 +4,7 @@
  * not checked: as in Docker, `docker.io/a.b/c` shortens to `a.b/c`, which
  * reads back with a.b as the registry. */
 #include "base/mem.h"
-#include "frontend/ref.h"
+#include "base/ref.h"
 
 #include <stdint.h>
 #include <stdlib.h>

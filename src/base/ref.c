@@ -1,7 +1,7 @@
 /* Docker image references (SEMANTICS G-8): the distribution/reference
  * grammar and ParseNormalizedNamed, written as small recognisers instead of
  * regular expressions. */
-#include "frontend/ref.h"
+#include "base/ref.h"
 
 #include "base/buf.h"
 #include "base/mem.h"

@@ -11,8 +11,8 @@
  * Normalisation follows ParseNormalizedNamed: `alpine` is
  * docker.io/library/alpine, `index.docker.io` is docker.io, and `:latest`
  * is added only when there is neither tag nor digest. */
-#ifndef KN_FRONTEND_REF_H
-#define KN_FRONTEND_REF_H
+#ifndef KN_BASE_REF_H
+#define KN_BASE_REF_H
 
 #include "base/err.h"
 

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "base/mem.h"
-#include "frontend/ref.h"
+#include "base/ref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
