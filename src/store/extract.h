@@ -1,11 +1,12 @@
 /* Unpacking layer tarballs safely into a directory that will be an overlay
  * lower directory.
  *
- * No entry can create, change or follow anything outside `dirfd`: `..`
- * components and absolute names are confined or refused, parents are walked
- * with O_NOFOLLOW (openat2 RESOLVE_IN_ROOT where the kernel has it), the last
- * component is never followed, hardlinks must point inside, and an entry
- * replaces whatever non-directory is in its way. OCI whiteouts become overlay
+ * No entry can create, change or follow anything outside `dirfd`: absolute
+ * names are made relative (as tar does), a `..` that climbs out is refused,
+ * parents are opened one component at a time with O_NOFOLLOW (a symlink among
+ * them is refused, not followed), the last component is never followed,
+ * hardlinks must point inside, and an entry replaces whatever is in its way
+ * (a directory only by a non-directory). OCI whiteouts become overlay
  * whiteouts: `.wh.NAME` a 0/0 character device NAME, `.wh..wh..opq` the
  * `trusted.overlay.opaque=y` xattr on its directory. Owner, mode, mtime,
  * xattrs, hardlinks, sparse files and device nodes are kept (owners and
@@ -24,7 +25,8 @@
 typedef ssize_t (*kn_read_fn)(void *ctx, void *buf, size_t len, kn_err *err);
 
 typedef struct kn_extract_opts {
-    bool as_root; /* chown entries and create device nodes; else skip devices with EPERM error */
+    bool as_root; /* chown entries, create device nodes, set non-user xattrs; else a
+                     character or block device fails with EPERM */
 } kn_extract_opts;
 
 typedef struct kn_extract_stats {
