@@ -51,7 +51,8 @@ void kn_config_add_exposed_port(json_t *cfg, const char *port);
 void kn_config_add_volume(json_t *cfg, const char *path);
 void kn_config_set_cmd(json_t *cfg, const char *const *argv, size_t argc);
 void kn_config_set_entrypoint(json_t *cfg, const char *const *argv, size_t argc);
-void kn_config_set_string(json_t *cfg, const char *field, const char *value); /* User, WorkingDir, StopSignal */
+/* A string field of `config`: User, WorkingDir, StopSignal (NULL removes it). */
+void kn_config_set_string(json_t *cfg, const char *field, const char *value);
 
 /* Canonical bytes: compact JSON with sorted keys, as kiln writes every config
  * (so an image's ID is stable). Caller frees. */
