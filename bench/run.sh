@@ -50,3 +50,6 @@ echo "== plan: kiln plan --format json on 1,000 stages (goal < 50 ms)"
 echo "$(cpu_ms 20 "$kiln" plan -f "$tmp/Stages.Dockerfile" --format json) ms CPU per run"
 echo "== plan: phases in process, 1,000 stages"
 "$build/bench_plan" "$tmp/Stages.Dockerfile" 20
+
+echo
+"$top/bench/store.sh" "$kiln"

@@ -21,6 +21,31 @@ typedef struct kn_cmd {
 extern const kn_cmd kn_cmd_parse;
 extern const kn_cmd kn_cmd_check;
 extern const kn_cmd kn_cmd_plan;
+extern const kn_cmd kn_cmd_load;
+extern const kn_cmd kn_cmd_save;
+extern const kn_cmd kn_cmd_import;
+extern const kn_cmd kn_cmd_images;
+extern const kn_cmd kn_cmd_inspect;
+extern const kn_cmd kn_cmd_tag;
+extern const kn_cmd kn_cmd_rmi;
+extern const kn_cmd kn_cmd_prune;
+extern const kn_cmd kn_cmd_store;
+
+/* The global --store DIR (before the command, or among a store command's
+ * flags as `--store`, option value 'S'); NULL means the default location. */
+extern const char *kn_cli_store_dir;
+#define KN_CLI_STORE_OPTION                                                                        \
+    {                                                                                              \
+        "store", required_argument, NULL, 'S'                                                      \
+    }
+
+struct kn_store;
+/* Opens the store kiln should use (kn_cli_store_dir, else the default). */
+struct kn_store *kn_cli_store_open(kn_err *err);
+
+/* Normalises a user-given image name ("bb" -> "docker.io/library/bb:latest");
+ * a digest is refused. Returns a new string or NULL with err (KN_EINPUT). */
+char *kn_cli_image_name(const char *name, kn_err *err);
 
 /* Print a usage error and a one-line hint for command `cmd` (NULL: top
  * level); returns KN_EXIT_USAGE. */

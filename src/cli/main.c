@@ -3,7 +3,9 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/ref.h"
 #include "base/str.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,14 +13,38 @@
 #include <string.h>
 
 static const kn_cmd *const commands[] = {
-    &kn_cmd_parse,
-    &kn_cmd_check,
-    &kn_cmd_plan,
+    &kn_cmd_parse,  &kn_cmd_check,   &kn_cmd_plan, &kn_cmd_load, &kn_cmd_save,  &kn_cmd_import,
+    &kn_cmd_images, &kn_cmd_inspect, &kn_cmd_tag,  &kn_cmd_rmi,  &kn_cmd_prune, &kn_cmd_store,
 };
+
+const char *kn_cli_store_dir;
+
+struct kn_store *kn_cli_store_open(kn_err *err)
+{
+    kn_autofree char *path =
+        kn_cli_store_dir ? kn_xstrdup(kn_cli_store_dir) : kn_store_default_path();
+    return kn_store_open(path, err);
+}
+
+char *kn_cli_image_name(const char *name, kn_err *err)
+{
+    kn_ref r = KN_REF_INIT;
+    if (kn_ref_parse(name, &r, err) < 0)
+        return kn_err_wrap(err, "image name %s", name), NULL;
+    if (r.digest) {
+        kn_ref_free(&r);
+        kn_errf(err, KN_EINPUT, "image name %s: a tag cannot hold a digest", name);
+        return NULL;
+    }
+    kn_ref_default_tag(&r);
+    char *full = kn_ref_string(&r);
+    kn_ref_free(&r);
+    return full;
+}
 
 static void print_help(FILE *f)
 {
-    fputs("Usage: kiln [--version] [--help] COMMAND [ARGS]\n"
+    fputs("Usage: kiln [--version] [--help] [--store DIR] COMMAND [ARGS]\n"
           "\n"
           "kiln builds container images from Dockerfiles, without a daemon.\n"
           "\n"
@@ -93,6 +119,24 @@ int kn_cli_getopt(const kn_cmd *cmd, int argc, char **argv, const char *shortopt
 
 int main(int argc, char **argv)
 {
+    if (argc < 2) {
+        print_help(stderr);
+        return KN_EXIT_USAGE;
+    }
+    /* Global flags before the command. */
+    while (argc > 1 && argv[1][0] == '-') {
+        if (!strcmp(argv[1], "--store") && argc > 2) {
+            kn_cli_store_dir = argv[2];
+            argc -= 2;
+            argv += 2;
+        } else if (!strncmp(argv[1], "--store=", 8)) {
+            kn_cli_store_dir = argv[1] + 8;
+            argc--;
+            argv++;
+        } else {
+            break;
+        }
+    }
     if (argc < 2) {
         print_help(stderr);
         return KN_EXIT_USAGE;

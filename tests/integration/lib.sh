@@ -26,3 +26,27 @@ finish() {
     echo "$n_pass passed, $n_fail failed"
     [ "$n_fail" -eq 0 ]
 }
+
+# expect_grep PATTERN FILE WHAT: FILE must contain the fixed string PATTERN.
+expect_grep() {
+    if grep -qF -- "$1" "$2"; then pass; else fail "$3: no '$1' in: $(head -c 600 "$2")"; fi
+}
+
+# busybox_root DIR: a root filesystem of busybox-static and its applet links.
+busybox_root() {
+    local bb
+    bb=$(command -v busybox) || { echo "skipped: busybox-static is not installed"; exit 77; }
+    mkdir -p "$1/bin" "$1/etc" "$1/tmp"
+    cp "$bb" "$1/bin/busybox"
+    "$bb" --install -s "$1/bin" 2>/dev/null
+    # --install links to the host path of busybox; inside the root it is /bin/busybox.
+    for l in "$1"/bin/*; do [ -L "$l" ] && ln -sf /bin/busybox "$l"; done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$1/etc/passwd"
+}
+
+# store_state STORE: what a failed command must leave unchanged (the
+# records, as listed, and the files that carry content).
+store_state() {
+    "$KILN" --store "$1" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//'
+    (cd "$1" && find blobs layers index.json -printf '%p %s\n' 2>/dev/null | sort)
+}
