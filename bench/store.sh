@@ -27,43 +27,44 @@ echo "== store: tree $(du -sh "$tmp/tree" | cut -f1), $(find "$tmp/tree" -type f
 
 "$kiln" --store "$tmp/src" import "$tmp/tree" bench:200m >/dev/null
 "$kiln" --store "$tmp/src" save -o "$tmp/image.tar" bench:200m
-layer=$(tar -tf "$tmp/image.tar" | grep '^blobs/sha256/' | while read -r b; do
-    [ "$(tar -xOf "$tmp/image.tar" "$b" | head -c 2 | od -An -tx1 | tr -d ' ')" = 1f8b ] && echo "$b"
-done | head -1)
+layer=$(tar -xOf "$tmp/image.tar" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"][0])')
 tar -xOf "$tmp/image.tar" "$layer" >"$tmp/layer.tar.gz"
 echo "archive $(du -h "$tmp/image.tar" | cut -f1), gzip layer $(du -h "$tmp/layer.tar.gz" | cut -f1)"
 
-# median SECONDS of a shell snippet over $runs runs, page cache warm.
+# median SETUP SNIPPET: median seconds of a shell snippet over $runs runs
+# (after one warm-up), SETUP run untimed before each (clearing old output).
 median() {
-    python3 - "$runs" "$1" <<'PY'
+    python3 -c '
 import statistics, subprocess, sys, time
-runs, snippet = int(sys.argv[1]), sys.argv[2]
-subprocess.run(["bash", "-c", snippet], check=True)  # warm-up
+runs, setup, snippet = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 times = []
-for _ in range(runs):
+for i in range(runs + 1):
+    subprocess.run(["bash", "-c", setup], check=True)
+    subprocess.run(["sync"], check=True)
     t = time.monotonic()
     subprocess.run(["bash", "-c", snippet], check=True)
-    times.append(time.monotonic() - t)
+    if i:
+        times.append(time.monotonic() - t)
 print("%.3f" % statistics.median(times))
-PY
+' "$runs" "$1" "$2"
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
-floor_x=$(median "rm -rf '$tmp/x' && mkdir '$tmp/x' && tar -xzf '$tmp/layer.tar.gz' -C '$tmp/x'")
-floor_h=$(median "sha256sum '$tmp/image.tar' >/dev/null")
-floor_load=$(python3 -c "print($floor_x + $floor_h)")
-load=$(median "rm -rf '$tmp/dst' && '$kiln' --store '$tmp/dst' load -i '$tmp/image.tar' >/dev/null")
+floor_x=$(median "rm -rf '$tmp/x' && mkdir '$tmp/x'" "tar -xzf '$tmp/layer.tar.gz' -C '$tmp/x'")
+floor_h=$(median true "sha256sum '$tmp/image.tar' >/dev/null")
+floor_load=$(python3 -c "print('%.3f' % ($floor_x + $floor_h))")
+load=$(median "rm -rf '$tmp/dst'" "'$kiln' --store '$tmp/dst' load -i '$tmp/image.tar' >/dev/null")
 echo "load:  kiln ${load}s   floor ${floor_load}s (tar -xzf ${floor_x}s + sha256sum ${floor_h}s)   ratio $(ratio "$load" "$floor_load")  (goal <= 1.3)"
 
-floor_c=$(median "tar -C '$tmp/tree' -cf '$tmp/c.tar' .")
-floor_ch=$(median "sha256sum '$tmp/c.tar' >/dev/null")
-floor_save=$(python3 -c "print($floor_c + $floor_ch)")
-save=$(median "'$kiln' --store '$tmp/src' save -o '$tmp/s.tar' bench:200m")
+floor_c=$(median "rm -f '$tmp/c.tar'" "tar -C '$tmp/tree' -cf '$tmp/c.tar' .")
+floor_ch=$(median true "sha256sum '$tmp/c.tar' >/dev/null")
+floor_save=$(python3 -c "print('%.3f' % ($floor_c + $floor_ch))")
+save=$(median "rm -f '$tmp/s.tar'" "'$kiln' --store '$tmp/src' save -o '$tmp/s.tar' bench:200m")
 echo "save:  kiln ${save}s   floor ${floor_save}s (tar -cf ${floor_c}s + sha256sum ${floor_ch}s)   ratio $(ratio "$save" "$floor_save")  (goal <= 1.3)"
 
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    dload=$(median "docker rmi -f bench:200m >/dev/null 2>&1; docker load -i '$tmp/image.tar' >/dev/null")
-    dsave=$(median "docker save -o '$tmp/d.tar' bench:200m")
+    dload=$(median "docker rmi -f bench:200m >/dev/null 2>&1 || true" "docker load -i '$tmp/image.tar' >/dev/null")
+    dsave=$(median "rm -f '$tmp/d.tar'" "docker save -o '$tmp/d.tar' bench:200m")
     echo "docker load ${dload}s (kiln/docker $(ratio "$load" "$dload")), docker save ${dsave}s (kiln/docker $(ratio "$save" "$dsave"))"
     docker rmi -f bench:200m >/dev/null 2>&1 || true
 else

@@ -9,8 +9,27 @@
 
 #include "base/map.h"
 #include "base/mem.h"
+#include "base/vec.h"
 
-static int remove_children(int fd, kn_err *err);
+int kn_dir_names(int dirfd, kn_strvec *out, kn_err *err)
+{
+    int dupfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+    if (!dir) {
+        int e = errno;
+        if (dupfd >= 0)
+            close(dupfd);
+        return kn_errf(err, e, "read directory");
+    }
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(dir)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            kn_strvec_push(out, de->d_name);
+    int e = errno;
+    closedir(dir);
+    return e ? kn_errf(err, e, "read directory") : 0;
+}
 
 static int remove_entry(int dirfd, const char *name, kn_err *err)
 {
@@ -21,35 +40,21 @@ static int remove_entry(int dirfd, const char *name, kn_err *err)
     kn_autoclose int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : kn_errf(err, errno, "open %s", name);
-    if (remove_children(fd, err) < 0)
+    /* A layer may hold read-only directories (0555): without root, their
+     * entries cannot go until the owner may write. */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+        fchmod(fd, (st.st_mode & 07777) | 0700);
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(fd, &names, err);
+    for (size_t i = 0; rc == 0 && i < names.len; i++)
+        rc = remove_entry(fd, names.items[i], err);
+    kn_strvec_free(&names);
+    if (rc < 0)
         return kn_err_wrap(err, "%s", name);
     if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         return kn_errf(err, errno, "remove %s", name);
     return 0;
-}
-
-static int remove_children(int fd, kn_err *err)
-{
-    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dupfd < 0)
-        return kn_errf(err, errno, "dup");
-    DIR *dir = fdopendir(dupfd);
-    if (!dir) {
-        close(dupfd);
-        return kn_errf(err, errno, "opendir");
-    }
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        if (remove_entry(fd, de->d_name, err) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    closedir(dir);
-    return rc;
 }
 
 int kn_remove_tree(int dirfd, const char *name, kn_err *err)
@@ -64,27 +69,18 @@ typedef struct inode_key {
 
 static int sum_tree(int fd, kn_map *seen, uint64_t *size, kn_err *err)
 {
-    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dupfd < 0)
-        return kn_errf(err, errno, "dup");
-    DIR *dir = fdopendir(dupfd);
-    if (!dir) {
-        close(dupfd);
-        return kn_errf(err, errno, "opendir");
-    }
-    int rc = 0;
-    struct dirent *de;
-    while (rc == 0 && (de = readdir(dir))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(fd, &names, err);
+    for (size_t i = 0; rc == 0 && i < names.len; i++) {
+        const char *name = names.items[i];
         struct stat st;
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            rc = kn_errf(err, errno, "stat %s", de->d_name);
+        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = kn_errf(err, errno, "stat %s", name);
         } else if (S_ISDIR(st.st_mode)) {
             kn_autoclose int sub =
-                openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0)
-                rc = kn_errf(err, errno, "open %s", de->d_name);
+                rc = kn_errf(err, errno, "open %s", name);
             else
                 rc = sum_tree(sub, seen, size, err);
         } else if (S_ISREG(st.st_mode)) {
@@ -97,7 +93,7 @@ static int sum_tree(int fd, kn_map *seen, uint64_t *size, kn_err *err)
             *size += (uint64_t)st.st_size;
         }
     }
-    closedir(dir);
+    kn_strvec_free(&names);
     return rc;
 }
 

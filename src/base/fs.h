@@ -7,8 +7,14 @@
 
 #include "base/err.h"
 
+struct kn_strvec;
+/* Appends the names in the directory `dirfd` (borrowed; "." and ".."
+ * left out) to `out`, in the order readdir gives them. */
+int kn_dir_names(int dirfd, struct kn_strvec *out, kn_err *err);
+
 /* Removes `name` in `dirfd` and, when it is a directory, everything below it,
- * never following a symlink. A missing `name` is not an error. */
+ * never following a symlink. A missing `name` is not an error; a read-only
+ * directory on the way is made writable first. */
 int kn_remove_tree(int dirfd, const char *name, kn_err *err);
 
 /* Bytes used by the regular files below `dirfd` (st_size, hardlinks counted

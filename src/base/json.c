@@ -24,9 +24,9 @@ typedef enum kind { KIND_STRING, KIND_OBJECT, KIND_ARRAY, KIND_INT, KIND_BOOL } 
 
 static const char *const kind_names[] = {"string", "object", "array", "integer", "boolean"};
 
-static const char *type_name(const json_t *v)
+const char *kn_json_type_name(json_type type)
 {
-    switch (json_typeof(v)) {
+    switch (type) {
     case JSON_OBJECT:
         return "object";
     case JSON_ARRAY:
@@ -41,9 +41,36 @@ static const char *type_name(const json_t *v)
     case JSON_FALSE:
         return "boolean";
     case JSON_NULL:
-        return "null";
+        break;
     }
-    return "unknown";
+    return "null";
+}
+
+static const char *type_name(const json_t *v)
+{
+    return kn_json_type_name(json_typeof(v));
+}
+
+json_t *kn_json_string_lossy(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    kn_autobuf kn_buf b = KN_BUF_INIT;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        bool is_valid;
+        size_t n = kn_utf8_decode(s + i, len - i, &is_valid);
+        if (is_valid)
+            kn_buf_add(&b, s + i, n);
+        else
+            kn_utf8_append(&b, 0xfffd);
+        i += n;
+    }
+    v = json_string(b.data);
+    if (!v)
+        abort(); /* out of memory */
+    return v;
 }
 
 static bool is_kind(const json_t *v, kind k)

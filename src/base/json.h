@@ -40,6 +40,14 @@ int kn_json_opt_bool(const json_t *obj, const char *key, bool *out, kn_err *err)
  * value always gives the same bytes, fit for hashing. Returns a new string
  * (caller frees), or NULL when jansson cannot encode it (a string that is
  * not valid UTF-8). */
+/* "object", "array", "string", "integer", "number", "boolean" or "null",
+ * for error messages. */
+const char *kn_json_type_name(json_type type);
+
+/* A new JSON string for s; bytes that are not UTF-8 become U+FFFD, as Go's
+ * encoding/json writes them (jansson alone refuses such a string). */
+json_t *kn_json_string_lossy(const char *s);
+
 char *kn_json_dump_canonical(const json_t *value, kn_err *err);
 
 #define kn_autojson __attribute__((cleanup(kn_json_decrefp)))

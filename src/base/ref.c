@@ -353,3 +353,13 @@ void kn_ref_free(kn_ref *r)
     free(r->digest);
     *r = (kn_ref)KN_REF_INIT;
 }
+
+char *kn_ref_familiar_name(const char *name)
+{
+    kn_ref r = KN_REF_INIT;
+    kn_err ignored = KN_ERR_INIT;
+    char *out = kn_ref_parse(name, &r, &ignored) == 0 ? kn_ref_familiar(&r) : kn_xstrdup(name);
+    kn_err_clear(&ignored);
+    kn_ref_free(&r);
+    return out;
+}

@@ -44,6 +44,10 @@ char *kn_ref_string(const kn_ref *r);
  * "host:5000/x@sha256:...". New string. */
 char *kn_ref_familiar(const kn_ref *r);
 
+/* The familiar form of a reference string ("docker.io/library/bb:latest"
+ * -> "bb:latest"); a copy of `name` when it does not parse. New string. */
+char *kn_ref_familiar_name(const char *name);
+
 void kn_ref_free(kn_ref *r);
 
 #endif

@@ -141,17 +141,6 @@ static int common_flags(const kn_cmd *cmd, int argc, char **argv, const struct o
 
 #define FLAG(c) (1u << ((c) - 'a'))
 
-static char *familiar(const char *name)
-{
-    kn_ref r = KN_REF_INIT;
-    kn_autoerr kn_err ignored = KN_ERR_INIT;
-    if (kn_ref_parse(name, &r, &ignored) < 0)
-        return kn_xstrdup(name);
-    char *f = kn_ref_familiar(&r);
-    kn_ref_free(&r);
-    return f;
-}
-
 /* go-units HumanSizeWithPrecision(size, 3): decimal units, 3 digits. */
 static void human_size(uint64_t size, char *out, size_t len)
 {
@@ -206,7 +195,7 @@ typedef KN_VEC(image_row) image_rows;
 
 static void split_name(const char *name, char **repo, char **tag)
 {
-    char *f = familiar(name);
+    char *f = kn_ref_familiar_name(name);
     char *colon = strrchr(f, ':');
     if (colon && !strchr(colon, '/')) {
         *tag = kn_xstrdup(colon + 1);
@@ -337,7 +326,7 @@ static json_t *inspect_one(kn_store *s, const char *ref, kn_err *err)
         kn_config_parse(data, len, &cfg, err) == 0) {
         kn_strvec tags = KN_STRVEC_INIT, digests = KN_STRVEC_INIT;
         for (size_t i = 0; i < e.n_names; i++) {
-            kn_strvec_push_owned(&tags, familiar(e.names[i]));
+            kn_strvec_push_owned(&tags, kn_ref_familiar_name(e.names[i]));
             kn_autofree char *repo = kn_xstrdup(tags.items[i]);
             char *colon = strrchr(repo, ':');
             if (colon && !strchr(colon, '/'))
@@ -446,9 +435,9 @@ static int remove_one(kn_store *s, const char *ref, bool force, kn_err *err)
     int rc = 0;
     if (is_name) {
         bool removed = false;
-        rc = kn_store_untag(s, full, &removed, err);
+        rc = kn_store_untag(s, full, &e.manifest, &removed, err);
         if (rc == 0) {
-            kn_autofree char *f = familiar(full);
+            kn_autofree char *f = kn_ref_familiar_name(full);
             printf("Untagged: %s\n", f);
             if (removed)
                 printf("Deleted: %s\n", e.config.str);
@@ -461,7 +450,7 @@ static int remove_one(kn_store *s, const char *ref, bool force, kn_err *err)
     } else {
         rc = kn_store_image_remove(s, &e.manifest, err);
         for (size_t i = 0; rc == 0 && i < e.n_names; i++) {
-            kn_autofree char *f = familiar(e.names[i]);
+            kn_autofree char *f = kn_ref_familiar_name(e.names[i]);
             printf("Untagged: %s\n", f);
         }
         if (rc == 0)

@@ -92,17 +92,6 @@ static void split_platform(char *platform, kn_platform_want *out)
     }
 }
 
-static char *familiar_name(const char *name)
-{
-    kn_ref r = KN_REF_INIT;
-    kn_autoerr kn_err ignored = KN_ERR_INIT;
-    if (kn_ref_parse(name, &r, &ignored) < 0)
-        return kn_xstrdup(name);
-    char *f = kn_ref_familiar(&r);
-    kn_ref_free(&r);
-    return f;
-}
-
 static int load_archive(const char *input, bool quiet, kn_err *err)
 {
     kn_autoclose int fd = input ? open(input, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
@@ -120,7 +109,7 @@ static int load_archive(const char *input, bool quiet, kn_err *err)
         return kn_err_wrap(err, "load %s", input ? input : "standard input");
     for (size_t i = 0; i < n && !quiet; i++) {
         for (size_t j = 0; j < images[i].n_names; j++) {
-            kn_autofree char *f = familiar_name(images[i].names[j]);
+            kn_autofree char *f = kn_ref_familiar_name(images[i].names[j]);
             printf("Loaded image: %s\n", f);
         }
         if (images[i].n_names == 0)

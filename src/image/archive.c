@@ -37,6 +37,8 @@ typedef struct entry {
     uint64_t size;
     char *data; /* content when size <= SMALL_MAX; owned */
     bool is_placed;
+    bool has_diff_id; /* a layer blob whose plain bytes were checked to hash to diff_id */
+    kn_digest diff_id;
 } entry;
 
 static void entry_free(void *p)
@@ -478,25 +480,88 @@ static int plan_oci(kn_map *entries, const entry *ix, const kn_platform_want *pl
     return rc;
 }
 
-/* ---- recording ---- */
+/* ---- verifying and recording ---- */
 
-static int record_image(kn_store *s, plan_image *p, kn_layer_set *ls, kn_loaded *out, kn_err *err)
+static ssize_t read_plain(kn_decomp *d, char *buf, kn_err *err)
 {
-    kn_digest manifest_digest;
-    uint64_t manifest_size;
+    return kn_decomp_read(d, buf, IO_CHUNK, err);
+}
+
+/* A layer blob that is not extracted (its tree is already there) must
+ * still hold that tree's bytes, or the store would record a blob that does
+ * not match its diff ID. A pair the store already recorded was checked when
+ * it was recorded. */
+static int verify_layer_blob(kn_store *s, plan_layer *l, kn_err *err)
+{
+    entry *e = l->blob;
+    if (e->has_diff_id && kn_digest_eq(&e->diff_id, &l->diff_id))
+        return 0;
+    bool is_known = l->comp == KN_COMP_NONE && kn_digest_eq(&e->digest, &l->diff_id);
+    if (!is_known && kn_store_layer_blob_known(s, &e->digest, &l->diff_id, &is_known, err) < 0)
+        return -1;
+    if (!is_known) {
+        kn_autoclose int fd = open_entry(s, e, err);
+        kn_decomp *d = fd >= 0 ? kn_decomp_new(fd, l->comp, err) : NULL;
+        if (!d)
+            return kn_err_wrap(err, "layer %s", l->diff_id.str);
+        kn_autofree char *buf = kn_xmalloc(IO_CHUNK);
+        ssize_t n;
+        while ((n = read_plain(d, buf, err)) > 0)
+            ;
+        kn_digest got;
+        uint64_t size;
+        int rc = n < 0 ? -1 : kn_decomp_finish(d, &got, &size, err);
+        kn_decomp_free(d);
+        if (rc < 0)
+            return kn_err_wrap(err, "layer %s", l->diff_id.str);
+        if (!kn_digest_eq(&got, &l->diff_id))
+            return kn_errf(err, KN_ECORRUPT,
+                           "layer %s: content has digest %s, but the image config lists %s",
+                           l->diff_id.str, got.str, l->diff_id.str);
+    }
+    e->has_diff_id = true;
+    e->diff_id = l->diff_id;
+    return 0;
+}
+
+static int extract_layers(kn_store *s, plan_image *images, size_t n, kn_layer_set *ls, kn_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < images[i].n_layers; j++) {
+            plan_layer *l = &images[i].layers[j];
+            if (!kn_layer_set_needs(ls, &l->diff_id)) {
+                if (verify_layer_blob(s, l, err) < 0)
+                    return -1;
+                continue;
+            }
+            kn_autoclose int fd = open_entry(s, l->blob, err);
+            if (fd < 0 || kn_layer_set_extract(ls, &l->diff_id, fd, l->comp, err) < 0)
+                return -1;
+            l->blob->has_diff_id = true;
+            l->blob->diff_id = l->diff_id;
+        }
+    }
+    return 0;
+}
+
+/* Places the blobs of one image and describes it for the records. */
+static int place_image(kn_store *s, plan_image *p, kn_store_image *img, kn_err *err)
+{
     if (p->manifest) {
         if (place_entry(s, p->manifest, err) < 0)
             return -1;
-        manifest_digest = p->manifest->digest;
-        manifest_size = p->manifest->size;
+        img->manifest = p->manifest->digest;
+        img->manifest_size = p->manifest->size;
     } else {
-        if (kn_store_blob_put(s, p->manifest_bytes, p->manifest_len, &manifest_digest, err) < 0)
+        if (kn_store_blob_put(s, p->manifest_bytes, p->manifest_len, &img->manifest, err) < 0)
             return -1;
-        manifest_size = p->manifest_len;
+        img->manifest_size = p->manifest_len;
     }
     if (place_entry(s, p->config, err) < 0)
         return -1;
-    kn_autofree kn_store_layer *layers = kn_xcalloc(p->n_layers + 1, sizeof(*layers));
+    kn_store_layer *layers = kn_xcalloc(p->n_layers + 1, sizeof(*layers));
+    img->layers = layers;
+    img->n_layers = p->n_layers;
     for (size_t i = 0; i < p->n_layers; i++) {
         if (place_entry(s, p->layers[i].blob, err) < 0)
             return -1;
@@ -507,43 +572,31 @@ static int record_image(kn_store *s, plan_image *p, kn_layer_set *ls, kn_loaded 
     }
     const char *os = json_string_value(json_object_get(p->cfg, "os"));
     const char *arch = json_string_value(json_object_get(p->cfg, "architecture"));
-    kn_store_image img = {
-        .manifest = manifest_digest,
-        .manifest_size = manifest_size,
-        .manifest_media_type = p->manifest_media_type,
-        .config = p->config->digest,
-        .config_size = p->config->size,
-        .config_media_type = p->config_media_type,
-        .layers = layers,
-        .n_layers = p->n_layers,
-        .created = kn_config_created(p->cfg),
-        .os = os ? os : "",
-        .arch = arch ? arch : "",
-        .variant = json_string_value(json_object_get(p->cfg, "variant")),
-    };
-    if (kn_store_image_add(s, &img, ls, (const char *const *)p->names.items, p->names.len, err) < 0)
-        return -1;
-    out->id = p->config->digest;
-    out->names = kn_xcalloc(p->names.len + 1, sizeof(char *));
-    for (size_t i = 0; i < p->names.len; i++)
-        out->names[i] = kn_xstrdup(p->names.items[i]);
-    out->n_names = p->names.len;
+    img->manifest_media_type = p->manifest_media_type;
+    img->config = p->config->digest;
+    img->config_size = p->config->size;
+    img->config_media_type = p->config_media_type;
+    img->created = kn_config_created(p->cfg);
+    img->os = os ? os : "";
+    img->arch = arch ? arch : "";
+    img->variant = json_string_value(json_object_get(p->cfg, "variant"));
+    img->names = (const char *const *)p->names.items;
+    img->n_names = p->names.len;
     return 0;
 }
 
-static int extract_layers(kn_store *s, plan_image *images, size_t n, kn_layer_set *ls, kn_err *err)
+static int record_images(kn_store *s, plan_image *images, size_t n, kn_layer_set *ls, kn_err *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < images[i].n_layers; j++) {
-            plan_layer *l = &images[i].layers[j];
-            if (!kn_layer_set_needs(ls, &l->diff_id))
-                continue;
-            kn_autoclose int fd = open_entry(s, l->blob, err);
-            if (fd < 0 || kn_layer_set_extract(ls, &l->diff_id, fd, l->comp, err) < 0)
-                return -1;
-        }
-    }
-    return 0;
+    kn_store_image *imgs = kn_xcalloc(n + 1, sizeof(*imgs));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = place_image(s, &images[i], &imgs[i], err);
+    if (rc == 0)
+        rc = kn_store_image_add(s, imgs, n, ls, err);
+    for (size_t i = 0; i < n; i++)
+        free((void *)imgs[i].layers);
+    free(imgs);
+    return rc;
 }
 
 static int load_planned(kn_store *s, plan_image *images, size_t n, kn_loaded **out, size_t *n_out,
@@ -560,20 +613,21 @@ static int load_planned(kn_store *s, plan_image *images, size_t n, kn_loaded **o
     if (!ls)
         return -1;
     int rc = extract_layers(s, images, n, ls, err);
-    kn_loaded *loaded = kn_xcalloc(n + 1, sizeof(*loaded));
-    size_t n_loaded = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = record_image(s, &images[i], ls, &loaded[i], err);
-        if (rc == 0)
-            n_loaded++;
-    }
+    if (rc == 0)
+        rc = record_images(s, images, n, ls, err);
     kn_layer_set_free(ls);
-    if (rc < 0) {
-        kn_loaded_free(loaded, n_loaded);
+    if (rc < 0)
         return -1;
+    kn_loaded *loaded = kn_xcalloc(n + 1, sizeof(*loaded));
+    for (size_t i = 0; i < n; i++) {
+        loaded[i].id = images[i].config->digest;
+        loaded[i].names = kn_xcalloc(images[i].names.len + 1, sizeof(char *));
+        for (size_t j = 0; j < images[i].names.len; j++)
+            loaded[i].names[j] = kn_xstrdup(images[i].names.items[j]);
+        loaded[i].n_names = images[i].names.len;
     }
     *out = loaded;
-    *n_out = n_loaded;
+    *n_out = n;
     return 0;
 }
 
@@ -703,17 +757,6 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static char *familiar(const char *name)
-{
-    kn_ref r = KN_REF_INIT;
-    kn_autoerr kn_err ignored = KN_ERR_INIT;
-    if (kn_ref_parse(name, &r, &ignored) < 0)
-        return kn_xstrdup(name);
-    char *f = kn_ref_familiar(&r);
-    kn_ref_free(&r);
-    return f;
-}
-
 static char *save_index(const save_image *images, size_t n)
 {
     json_t *manifests = json_array();
@@ -743,13 +786,15 @@ static char *save_index(const save_image *images, size_t n)
 static char *save_docker_manifest(const save_image *images, size_t n, size_t *len)
 {
     kn_archive_image *ai = kn_xcalloc(n + 1, sizeof(*ai));
+    kn_autofree size_t *slot = kn_xcalloc(n + 1, sizeof(*slot)); /* image i -> its ai entry */
     size_t n_ai = 0;
     for (size_t i = 0; i < n; i++) {
         kn_archive_image *cur = NULL;
-        for (size_t j = 0; j < i; j++)
+        for (size_t j = 0; j < i && !cur; j++)
             if (kn_digest_eq(&images[j].entry.manifest, &images[i].entry.manifest))
-                cur = &ai[j];
+                cur = &ai[slot[i] = slot[j]];
         if (!cur) {
+            slot[i] = n_ai;
             cur = &ai[n_ai++];
             kn_buf b = KN_BUF_INIT;
             kn_buf_addf(&b, "blobs/sha256/%s",
@@ -766,7 +811,7 @@ static char *save_docker_manifest(const save_image *images, size_t n, size_t *le
         }
         if (images[i].name) {
             cur->repo_tags = kn_xreallocarray(cur->repo_tags, cur->n_repo_tags + 1, sizeof(char *));
-            cur->repo_tags[cur->n_repo_tags++] = familiar(images[i].name);
+            cur->repo_tags[cur->n_repo_tags++] = kn_ref_familiar_name(images[i].name);
         }
     }
     char *text = kn_archive_manifest_encode(ai, n_ai, len);
@@ -842,6 +887,9 @@ static int save_resolve(kn_store *s, const char *ref, save_image *out, kn_err *e
 int kn_archive_save(kn_store *s, const char *const *refs, size_t n_refs, kn_archive_format format,
                     int out_fd, kn_err *err)
 {
+    /* Held, no collection can delete a blob while it is copied out. */
+    if (kn_store_hold(s, err) < 0)
+        return -1;
     save_image *images = kn_xcalloc(n_refs + 1, sizeof(*images));
     int rc = 0;
     size_t n = 0;
@@ -987,6 +1035,7 @@ int kn_image_import(kn_store *s, int fd, bool is_dir, const char *comment, json_
     if (rc == 0) {
         const char *os = json_string_value(json_object_get(cfg, "os"));
         const char *arch = json_string_value(json_object_get(cfg, "architecture"));
+        const char *const *image_names = names;
         kn_store_image img = {
             .manifest = manifest_digest,
             .manifest_size = manifest_len,
@@ -1000,8 +1049,10 @@ int kn_image_import(kn_store *s, int fd, bool is_dir, const char *comment, json_
             .os = os ? os : "",
             .arch = arch ? arch : "",
             .variant = json_string_value(json_object_get(cfg, "variant")),
+            .names = image_names,
+            .n_names = n_names,
         };
-        rc = kn_store_image_add(s, &img, ls, names, n_names, err);
+        rc = kn_store_image_add(s, &img, 1, ls, err);
     }
     if (rc == 0)
         *id = config_digest;

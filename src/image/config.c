@@ -3,7 +3,6 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/mem.h"
-#include "base/utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -39,24 +38,7 @@ static int field_errf(kn_err *err, const char *field, const char *fmt, ...)
 
 static const char *type_name(const json_t *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
+    return kn_json_type_name(json_typeof(v));
 }
 
 typedef enum shape {
@@ -287,30 +269,6 @@ int kn_config_diff_ids(const json_t *cfg, kn_digest **out, size_t *n, kn_err *er
 
 /* ---- building and editing ---- */
 
-/* A JSON string for s. Bytes that are not UTF-8 (a Dockerfile may hold
- * Latin-1) become U+FFFD, as Go's encoding/json writes them. */
-static json_t *xstring(const char *s)
-{
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    kn_autobuf kn_buf b = KN_BUF_INIT;
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        bool is_valid;
-        size_t n = kn_utf8_decode(s + i, len - i, &is_valid);
-        if (is_valid)
-            kn_buf_add(&b, s + i, n);
-        else
-            kn_utf8_append(&b, 0xfffd);
-        i += n;
-    }
-    v = json_string(b.data);
-    if (!v)
-        abort(); /* out of memory */
-    return v;
-}
-
 static void set_new(json_t *obj, const char *key, json_t *v)
 {
     if (!v || json_object_set_new(obj, key, v) < 0)
@@ -326,7 +284,7 @@ static void append_new(json_t *arr, json_t *v)
 static json_t *time_string(int64_t sec)
 {
     kn_autofree char *s = kn_time_format(sec, 0);
-    return xstring(s);
+    return kn_json_string_lossy(s);
 }
 
 /* obj[key] as an object or an array (type), made empty when missing, null or
@@ -349,14 +307,14 @@ static json_t *runtime_config(json_t *cfg)
 json_t *kn_config_new(const char *os, const char *arch, const char *variant, int64_t created_sec)
 {
     json_t *cfg = json_object();
-    set_new(cfg, "architecture", xstring(arch));
-    set_new(cfg, "os", xstring(os));
+    set_new(cfg, "architecture", kn_json_string_lossy(arch));
+    set_new(cfg, "os", kn_json_string_lossy(os));
     if (variant && *variant)
-        set_new(cfg, "variant", xstring(variant));
+        set_new(cfg, "variant", kn_json_string_lossy(variant));
     set_new(cfg, "created", time_string(created_sec));
     set_new(cfg, "config", json_object());
     json_t *rootfs = json_object();
-    set_new(rootfs, "type", xstring("layers"));
+    set_new(rootfs, "type", kn_json_string_lossy("layers"));
     set_new(rootfs, "diff_ids", json_array());
     set_new(cfg, "rootfs", rootfs);
     set_new(cfg, "history", json_array());
@@ -371,9 +329,9 @@ static void add_history(json_t *cfg, int64_t created_sec, const char *created_by
     json_t *h = json_object();
     set_new(h, "created", time_string(created_sec));
     if (created_by && *created_by)
-        set_new(h, "created_by", xstring(created_by));
+        set_new(h, "created_by", kn_json_string_lossy(created_by));
     if (comment && *comment)
-        set_new(h, "comment", xstring(comment));
+        set_new(h, "comment", kn_json_string_lossy(comment));
     if (is_empty_layer)
         set_new(h, "empty_layer", json_true());
     append_new(child(cfg, "history", JSON_ARRAY), h);
@@ -384,8 +342,8 @@ void kn_config_add_layer(json_t *cfg, const kn_digest *diff_id, int64_t created_
 {
     json_t *rootfs = child(cfg, "rootfs", JSON_OBJECT);
     if (!json_is_string(json_object_get(rootfs, "type")))
-        set_new(rootfs, "type", xstring("layers"));
-    append_new(child(rootfs, "diff_ids", JSON_ARRAY), xstring(diff_id->str));
+        set_new(rootfs, "type", kn_json_string_lossy("layers"));
+    append_new(child(rootfs, "diff_ids", JSON_ARRAY), kn_json_string_lossy(diff_id->str));
     add_history(cfg, created_sec, created_by, comment, false);
 }
 
@@ -433,10 +391,10 @@ void kn_config_set_env(json_t *cfg, const char *key, const char *value)
     long pos = find_env(env, key);
     /* SEMANTICS C-5: the first entry with the key is replaced in place. */
     if (pos >= 0) {
-        if (json_array_set_new(env, (size_t)pos, xstring(entry.data)) < 0)
+        if (json_array_set_new(env, (size_t)pos, kn_json_string_lossy(entry.data)) < 0)
             abort();
     } else {
-        append_new(env, xstring(entry.data));
+        append_new(env, kn_json_string_lossy(entry.data));
     }
 }
 
@@ -456,8 +414,8 @@ const char *kn_config_get_env(const json_t *cfg, const char *key)
 void kn_config_set_label(json_t *cfg, const char *key, const char *value)
 {
     json_t *labels = child(runtime_config(cfg), "Labels", JSON_OBJECT);
-    json_t *name = xstring(key); /* the key as jansson will store it */
-    set_new(labels, json_string_value(name), xstring(value ? value : ""));
+    json_t *name = kn_json_string_lossy(key); /* the key as jansson will store it */
+    set_new(labels, json_string_value(name), kn_json_string_lossy(value ? value : ""));
     json_decref(name);
 }
 
@@ -465,7 +423,7 @@ void kn_config_set_label(json_t *cfg, const char *key, const char *value)
 static void add_to_set(json_t *cfg, const char *set, const char *key)
 {
     json_t *obj = child(runtime_config(cfg), set, JSON_OBJECT);
-    json_t *name = xstring(key); /* the key as jansson will store it */
+    json_t *name = kn_json_string_lossy(key); /* the key as jansson will store it */
     if (!json_object_get(obj, json_string_value(name)))
         set_new(obj, json_string_value(name), json_object());
     json_decref(name);
@@ -490,7 +448,7 @@ static void set_argv(json_t *cfg, const char *field, const char *const *argv, si
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < argc; i++)
-        append_new(arr, xstring(argv[i]));
+        append_new(arr, kn_json_string_lossy(argv[i]));
     set_new(c, field, arr);
 }
 
@@ -508,7 +466,7 @@ void kn_config_set_string(json_t *cfg, const char *field, const char *value)
 {
     json_t *c = runtime_config(cfg);
     if (value)
-        set_new(c, field, xstring(value));
+        set_new(c, field, kn_json_string_lossy(value));
     else
         json_object_del(c, field);
 }
@@ -646,22 +604,22 @@ static json_t *strings_json(const char *const *items, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        append_new(arr, xstring(items[i]));
+        append_new(arr, kn_json_string_lossy(items[i]));
     return arr;
 }
 
 static json_t *string_or_empty(const json_t *v)
 {
-    return xstring(json_is_string(v) ? json_string_value(v) : "");
+    return kn_json_string_lossy(json_is_string(v) ? json_string_value(v) : "");
 }
 
 json_t *kn_image_inspect(const json_t *cfg, const kn_inspect_info *info)
 {
     json_t *out = json_object();
-    set_new(out, "Id", xstring(info->config_digest ? info->config_digest->str : ""));
+    set_new(out, "Id", kn_json_string_lossy(info->config_digest ? info->config_digest->str : ""));
     set_new(out, "RepoTags", strings_json(info->repo_tags, info->n_repo_tags));
     set_new(out, "RepoDigests", strings_json(info->repo_digests, info->n_repo_digests));
-    set_new(out, "Parent", xstring(""));
+    set_new(out, "Parent", kn_json_string_lossy(""));
     /* As docker's containerd image store does: the last history comment. */
     const json_t *history = json_object_get(cfg, "history");
     size_t n_history = json_array_size(history);
@@ -670,19 +628,19 @@ json_t *kn_image_inspect(const json_t *cfg, const kn_inspect_info *info)
     /* Docker leaves Created out for an image that has none. */
     const json_t *created = json_object_get(cfg, "created");
     if (json_is_string(created))
-        set_new(out, "Created", xstring(json_string_value(created)));
-    set_new(out, "DockerVersion", xstring(""));
+        set_new(out, "Created", kn_json_string_lossy(json_string_value(created)));
+    set_new(out, "DockerVersion", kn_json_string_lossy(""));
     set_new(out, "Author", string_or_empty(json_object_get(cfg, "author")));
     const json_t *c = json_object_get(cfg, "config");
     set_new(out, "Config", json_is_object(c) ? json_deep_copy(c) : json_object());
     set_new(out, "Architecture", string_or_empty(json_object_get(cfg, "architecture")));
     const json_t *variant = json_object_get(cfg, "variant");
     if (json_is_string(variant) && *json_string_value(variant))
-        set_new(out, "Variant", xstring(json_string_value(variant)));
+        set_new(out, "Variant", kn_json_string_lossy(json_string_value(variant)));
     set_new(out, "Os", string_or_empty(json_object_get(cfg, "os")));
     set_new(out, "Size", json_integer(info->size));
     json_t *rootfs = json_object();
-    set_new(rootfs, "Type", xstring("layers"));
+    set_new(rootfs, "Type", kn_json_string_lossy("layers"));
     const json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
     if (json_array_size(ids) > 0) /* omitempty in docker's RootFS */
         set_new(rootfs, "Layers", json_deep_copy(ids));
@@ -691,8 +649,9 @@ json_t *kn_image_inspect(const json_t *cfg, const kn_inspect_info *info)
     if (info->last_tag_time > 0)
         set_new(meta, "LastTagTime", time_string(info->last_tag_time));
     else
-        set_new(meta, "LastTagTime", xstring(ZERO_TIME));
+        set_new(meta, "LastTagTime", kn_json_string_lossy(ZERO_TIME));
     set_new(out, "Metadata", meta);
-    set_new(out, "Manifest", xstring(info->manifest_digest ? info->manifest_digest->str : ""));
+    set_new(out, "Manifest",
+            kn_json_string_lossy(info->manifest_digest ? info->manifest_digest->str : ""));
     return out;
 }

@@ -3,7 +3,6 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/mem.h"
-#include "base/utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -56,31 +55,9 @@ static char *quote(const char *s)
     return kn_buf_release(&b);
 }
 
-static const char *json_type_name(json_type t)
-{
-    switch (t) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
-}
-
 static const char *type_name(const json_t *v)
 {
-    return json_type_name(json_typeof(v));
+    return kn_json_type_name(json_typeof(v));
 }
 
 /* obj[key] when it has type `type`: 1 with *out set; 0 when it is optional
@@ -95,7 +72,7 @@ static int member(const json_t *obj, const char *where, const char *key, json_ty
         return 0;
     }
     if (json_typeof(v) != type)
-        return field_errf(err, where, key, "expected %s, got %s", json_type_name(type),
+        return field_errf(err, where, key, "expected %s, got %s", kn_json_type_name(type),
                           type_name(v));
     *out = v;
     return 1;
@@ -405,30 +382,6 @@ int kn_manifest_parse(const void *data, size_t len, kn_manifest *out, kn_err *er
 
 /* ---- encoding ---- */
 
-/* A JSON string for s. Bytes that are not UTF-8 become U+FFFD, as Go's
- * encoding/json writes them (jansson would refuse the string). */
-static json_t *xstring(const char *s)
-{
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    kn_autobuf kn_buf b = KN_BUF_INIT;
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        bool is_valid;
-        size_t n = kn_utf8_decode(s + i, len - i, &is_valid);
-        if (is_valid)
-            kn_buf_add(&b, s + i, n);
-        else
-            kn_utf8_append(&b, 0xfffd);
-        i += n;
-    }
-    v = json_string(b.data);
-    if (!v)
-        abort(); /* out of memory */
-    return v;
-}
-
 static void set_new(json_t *obj, const char *key, json_t *v)
 {
     if (!v || json_object_set_new(obj, key, v) < 0)
@@ -468,16 +421,17 @@ static void add_annotations(json_t *obj, const json_t *annotations)
 static json_t *descriptor_json(const kn_descriptor *d)
 {
     json_t *o = json_object();
-    set_new(o, "mediaType", xstring(d->media_type ? d->media_type : ""));
-    set_new(o, "digest", xstring(d->digest.str));
+    set_new(o, "mediaType", kn_json_string_lossy(d->media_type ? d->media_type : ""));
+    set_new(o, "digest", kn_json_string_lossy(d->digest.str));
     set_new(o, "size", json_integer(d->size));
     add_annotations(o, d->annotations);
     if (d->platform) {
         json_t *p = json_object();
-        set_new(p, "architecture", xstring(d->platform->arch ? d->platform->arch : ""));
-        set_new(p, "os", xstring(d->platform->os ? d->platform->os : ""));
+        set_new(p, "architecture",
+                kn_json_string_lossy(d->platform->arch ? d->platform->arch : ""));
+        set_new(p, "os", kn_json_string_lossy(d->platform->os ? d->platform->os : ""));
         if (d->platform->variant)
-            set_new(p, "variant", xstring(d->platform->variant));
+            set_new(p, "variant", kn_json_string_lossy(d->platform->variant));
         set_new(o, "platform", p);
     }
     return o;
@@ -505,7 +459,7 @@ char *kn_manifest_encode(const kn_manifest *m, size_t *len)
     json_t *doc = json_object();
     set_new(doc, "schemaVersion", json_integer(2));
     if (m->media_type)
-        set_new(doc, "mediaType", xstring(m->media_type));
+        set_new(doc, "mediaType", kn_json_string_lossy(m->media_type));
     set_new(doc, "config", descriptor_json(&m->config));
     json_t *layers = json_array();
     for (size_t i = 0; i < m->n_layers; i++)
@@ -567,7 +521,7 @@ char *kn_index_encode(const kn_index *idx, size_t *len)
 {
     json_t *doc = json_object();
     set_new(doc, "schemaVersion", json_integer(2));
-    set_new(doc, "mediaType", xstring(KN_MT_OCI_INDEX));
+    set_new(doc, "mediaType", kn_json_string_lossy(KN_MT_OCI_INDEX));
     json_t *manifests = json_array();
     for (size_t i = 0; i < idx->n_manifests; i++)
         if (json_array_append_new(manifests, descriptor_json(&idx->manifests[i])) < 0)
@@ -746,7 +700,7 @@ static json_t *string_array(char *const *items, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(arr, xstring(items[i])) < 0)
+        if (json_array_append_new(arr, kn_json_string_lossy(items[i])) < 0)
             abort();
     return arr;
 }
@@ -757,7 +711,7 @@ char *kn_archive_manifest_encode(const kn_archive_image *images, size_t n, size_
     for (size_t i = 0; i < n; i++) {
         const kn_archive_image *img = &images[i];
         json_t *o = json_object();
-        set_new(o, "Config", xstring(img->config));
+        set_new(o, "Config", kn_json_string_lossy(img->config));
         /* docker save writes a nil slice: null for an image without names. */
         set_new(o, "RepoTags",
                 img->n_repo_tags ? string_array(img->repo_tags, img->n_repo_tags) : json_null());

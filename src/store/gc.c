@@ -109,65 +109,56 @@ static int sweep_dir(kn_store *s, int dirfd, const char *what, kn_map *keep, rem
                      kn_gc_report_fn report, void *ctx, uint64_t *n, kn_gc_stats *stats,
                      kn_err *err)
 {
-    kn_autoclose int dupfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-    if (!dir)
-        return kn_errf(err, errno, "read %s", what);
-    dupfd = -1;
-    kn_strvec doomed = KN_STRVEC_INIT;
-    struct dirent *de;
-    while ((de = readdir(dir)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !kn_map_has(keep, de->d_name))
-            kn_strvec_push(&doomed, de->d_name);
-    closedir(dir);
-    int rc = 0;
-    for (size_t i = 0; i < doomed.len && rc == 0; i++) {
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(dirfd, &names, err);
+    for (size_t i = 0; i < names.len && rc == 0; i++) {
+        if (kn_map_has(keep, names.items[i]))
+            continue;
         uint64_t bytes = 0;
-        rc = remove(s, dirfd, doomed.items[i], &bytes, err);
+        rc = remove(s, dirfd, names.items[i], &bytes, err);
         if (rc == 0) {
-            reportf(report, ctx, "deleted %s sha256:%s", what, doomed.items[i]);
+            reportf(report, ctx, "deleted %s sha256:%s", what, names.items[i]);
             (*n)++;
             stats->bytes += bytes;
         }
     }
-    kn_strvec_free(&doomed);
+    kn_strvec_free(&names);
     return rc;
+}
+
+static int lock_index(kn_store *s, kn_err *err)
+{
+    int fd = openat(s->locksfd, "index", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return kn_errf(err, errno, "open locks/index");
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return kn_errf(err, e, "lock locks/index");
+        }
+    }
+    return fd;
 }
 
 /* Files a killed kn_write_file_atomic left in the root. */
 static void sweep_root_temps(kn_store *s, kn_gc_stats *stats)
 {
-    kn_autoclose int lockfd =
-        openat(s->locksfd, "index", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
+    kn_autoclose int lockfd = lock_index(s, &ignored);
+    if (lockfd < 0)
         return;
-    kn_autoclose int dupfd = openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-    if (!dir)
-        return;
-    dupfd = -1;
-    struct dirent *de;
-    while ((de = readdir(dir)))
-        if (!strncmp(de->d_name, ".kn-tmp-", 8) && unlinkat(s->rootfd, de->d_name, 0) == 0)
+    kn_strvec names = KN_STRVEC_INIT;
+    kn_dir_names(s->rootfd, &names, &ignored);
+    for (size_t i = 0; i < names.len; i++)
+        if (!strncmp(names.items[i], ".kn-tmp-", 8) && unlinkat(s->rootfd, names.items[i], 0) == 0)
             stats->n_files++;
-    closedir(dir);
+    kn_strvec_free(&names);
 }
 
-int kn_store_gc(kn_store *s, bool dangling, bool wait, bool *ran, kn_gc_report_fn report, void *ctx,
-                kn_gc_stats *stats, kn_err *err)
+static int collect(kn_store *s, bool dangling, kn_gc_report_fn report, void *ctx,
+                   kn_gc_stats *stats, kn_err *err)
 {
-    memset(stats, 0, sizeof(*stats));
-    *ran = false;
-    if (s->gc_lock != LOCK_EX) {
-        while (flock(s->gc_lockfd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-            if (errno == EWOULDBLOCK)
-                return 0;
-            if (errno != EINTR)
-                return kn_errf(err, errno, "lock %s/locks/gc", s->path);
-        }
-        s->gc_lock = LOCK_EX;
-    }
-    *ran = true;
     if (kn_meta_begin(s, err) < 0)
         return -1;
     if (drop_records(s, dangling, report, ctx, stats, err) < 0) {
@@ -197,6 +188,26 @@ int kn_store_gc(kn_store *s, bool dangling, bool wait, bool *ran, kn_gc_report_f
     return rc;
 }
 
+int kn_store_gc(kn_store *s, bool dangling, bool wait, bool *ran, kn_gc_report_fn report, void *ctx,
+                kn_gc_stats *stats, kn_err *err)
+{
+    memset(stats, 0, sizeof(*stats));
+    *ran = false;
+    /* Turning a shared flock exclusive drops it first: a process that
+     * holds the store for writing must not collect. */
+    if (s->gc_lock)
+        return kn_errf(err, EDEADLK, "collecting garbage while holding the store for writing");
+    while (flock(s->gc_lockfd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        if (errno == EWOULDBLOCK)
+            return 0;
+        if (errno != EINTR)
+            return kn_errf(err, errno, "lock %s/locks/gc", s->path);
+    }
+    *ran = true;
+    int rc = collect(s, dangling, report, ctx, stats, err);
+    flock(s->gc_lockfd, LOCK_UN);
+    return rc;
+}
 static int check_blobs(kn_store *s, kn_gc_report_fn report, void *ctx, size_t *n, kn_err *err)
 {
     kn_autostmt sqlite3_stmt *st =
@@ -313,6 +324,7 @@ int kn_store_check(kn_store *s, kn_gc_report_fn report, void *ctx, size_t *n_pro
             (*n_problems)++;
         }
     }
-    kn_meta_exec(s, "COMMIT", err);
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
+    kn_meta_exec(s, "COMMIT", &ignored); /* a read transaction: nothing to lose */
     return rc;
 }

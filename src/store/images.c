@@ -53,11 +53,8 @@ static int record_layers(kn_store *s, kn_layer_set *ls, kn_err *err)
     return 0;
 }
 
-static int add_records(kn_store *s, const kn_store_image *img, kn_layer_set *ls,
-                       const char *const *names, size_t n_names, kn_err *err)
+static int add_records(kn_store *s, const kn_store_image *img, kn_err *err)
 {
-    if (record_layers(s, ls, err) < 0)
-        return -1;
     kn_autostmt sqlite3_stmt *blob = kn_meta_prepare(
         s, "INSERT OR IGNORE INTO blobs(digest, size, media_type) VALUES(?, ?, ?)", err);
     if (!blob ||
@@ -101,8 +98,10 @@ static int add_records(kn_store *s, const kn_store_image *img, kn_layer_set *ls,
     if (!exists)
         return -1;
     sqlite3_bind_text(exists, 1, img->manifest.str, -1, SQLITE_STATIC);
-    bool is_known = sqlite3_step(exists) == SQLITE_ROW;
-    if (!is_known) {
+    int step = sqlite3_step(exists);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return kn_meta_err(s, err, "read images");
+    if (step == SQLITE_DONE) {
         sqlite3_bind_text(image, 1, img->manifest.str, -1, SQLITE_STATIC);
         sqlite3_bind_text(image, 2, img->manifest_media_type, -1, SQLITE_STATIC);
         sqlite3_bind_int64(image, 3, (sqlite3_int64)img->manifest_size);
@@ -131,25 +130,29 @@ static int add_records(kn_store *s, const kn_store_image *img, kn_layer_set *ls,
                 return -1;
         }
     }
-    for (size_t i = 0; i < n_names; i++)
-        if (set_name(s, names[i], &img->manifest, err) < 0)
+    for (size_t i = 0; i < img->n_names; i++)
+        if (set_name(s, img->names[i], &img->manifest, err) < 0)
             return -1;
     return 0;
 }
 
-int kn_store_image_add(kn_store *s, const kn_store_image *img, kn_layer_set *layers,
-                       const char *const *names, size_t n_names, kn_err *err)
+int kn_store_image_add(kn_store *s, const kn_store_image *imgs, size_t n, kn_layer_set *layers,
+                       kn_err *err)
 {
     if (kn_store_hold(s, err) < 0)
         return -1;
     if (layers && kn_layer_set_place(layers, err) < 0)
         return -1;
-    /* Blobs were renamed into place: make them durable before trusting them. */
+    /* Blobs and layers were renamed into place: make them durable before
+     * trusting them. */
     if (syncfs(s->rootfd) < 0)
         return kn_errf(err, errno, "sync %s", s->path);
     if (kn_meta_begin(s, err) < 0)
         return -1;
-    if (add_records(s, img, layers, names, n_names, err) < 0) {
+    int rc = record_layers(s, layers, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = add_records(s, &imgs[i], err);
+    if (rc < 0) {
         kn_meta_rollback(s);
         return -1;
     }
@@ -190,8 +193,10 @@ static int read_entry(kn_store *s, sqlite3_stmt *st, kn_store_entry *e, kn_err *
     e->last_used = sqlite3_column_int64(st, 6);
     kn_autostmt sqlite3_stmt *names = kn_meta_prepare(
         s, "SELECT name, tagged_at FROM names WHERE manifest = ? ORDER BY name", err);
-    if (!names)
+    if (!names) {
+        kn_store_entry_free(e);
         return -1;
+    }
     sqlite3_bind_text(names, 1, e->manifest.str, -1, SQLITE_STATIC);
     size_t cap = 0;
     int rc;
@@ -434,27 +439,31 @@ static int remove_unnamed(kn_store *s, const char *manifest, bool *removed, kn_e
     return 0;
 }
 
-int kn_store_untag(kn_store *s, const char *name, bool *removed_image, kn_err *err)
+int kn_store_untag(kn_store *s, const char *name, const kn_digest *manifest, bool *removed_image,
+                   kn_err *err)
 {
     *removed_image = false;
     if (kn_meta_begin(s, err) < 0)
         return -1;
-    kn_autostmt sqlite3_stmt *st =
-        kn_meta_prepare(s, "DELETE FROM names WHERE name = ? RETURNING manifest", err);
+    kn_autostmt sqlite3_stmt *st = kn_meta_prepare(
+        s, "DELETE FROM names WHERE name = ?1 AND (?2 IS NULL OR manifest = ?2) RETURNING manifest",
+        err);
     if (!st) {
         kn_meta_rollback(s);
         return -1;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (manifest)
+        sqlite3_bind_text(st, 2, manifest->str, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         kn_meta_rollback(s);
         return rc == SQLITE_DONE ? kn_errf(err, KN_EINPUT, "no such image: %s", name)
                                  : kn_meta_err(s, err, "untag");
     }
-    kn_autofree char *manifest = kn_xstrdup((const char *)sqlite3_column_text(st, 0));
+    kn_autofree char *was = kn_xstrdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
-    if (remove_unnamed(s, manifest, removed_image, err) < 0) {
+    if (remove_unnamed(s, was, removed_image, err) < 0) {
         kn_meta_rollback(s);
         return -1;
     }

@@ -36,6 +36,22 @@ int kn_store_layer_has(kn_store *s, const kn_digest *diff_id, bool *has, kn_err 
     return 0;
 }
 
+int kn_store_layer_blob_known(kn_store *s, const kn_digest *blob, const kn_digest *diff_id,
+                              bool *is_known, kn_err *err)
+{
+    kn_autostmt sqlite3_stmt *st = kn_meta_prepare(
+        s, "SELECT 1 FROM image_layers WHERE blob = ? AND diff_id = ? LIMIT 1", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, blob->str, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, diff_id->str, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kn_meta_err(s, err, "read image layers");
+    *is_known = rc == SQLITE_ROW;
+    return 0;
+}
+
 int kn_store_layer_open(kn_store *s, const kn_digest *diff_id, kn_err *err)
 {
     int fd = openat(s->layersfd, hex_of(diff_id), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -120,6 +120,19 @@ int kn_meta_open(kn_store *s, kn_err *err)
     return kn_meta_exec(s, "COMMIT", err);
 }
 
+int kn_meta_blob_recorded(kn_store *s, const kn_digest *digest, bool *is_recorded, kn_err *err)
+{
+    kn_autostmt sqlite3_stmt *st = kn_meta_prepare(s, "SELECT 1 FROM blobs WHERE digest = ?", err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, digest->str, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kn_meta_err(s, err, "read blobs");
+    *is_recorded = rc == SQLITE_ROW;
+    return 0;
+}
+
 char *kn_meta_index_json(kn_store *s, kn_err *err)
 {
     kn_autostmt sqlite3_stmt *st =

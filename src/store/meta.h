@@ -28,6 +28,9 @@ int kn_meta_err(kn_store *s, kn_err *err, const char *what);
 void kn_meta_finalizep(sqlite3_stmt **st);
 #define kn_autostmt __attribute__((cleanup(kn_meta_finalizep)))
 
+/* Whether the blobs table records `digest`. */
+int kn_meta_blob_recorded(kn_store *s, const kn_digest *digest, bool *is_recorded, kn_err *err);
+
 /* The index.json the names table calls for. Caller frees. */
 char *kn_meta_index_json(kn_store *s, kn_err *err);
 /* Writes index.json from the names table if it differs (under locks/index). */

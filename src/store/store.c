@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/mem.h"
 #include "base/path.h"
+#include "base/vec.h"
 #include "store/meta.h"
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -43,35 +44,29 @@ static int open_dir(int dirfd, const char *name, bool create, kn_err *err)
     return fd;
 }
 
-/* A store is recognised by its oci-layout file; an empty directory becomes
- * one; anything else is refused so a typo in --store cannot litter a home
- * directory. */
+/* A store is recognised by its oci-layout file, written first; an empty
+ * directory becomes one, as does one holding only what an interrupted
+ * creation leaves (temporary files). Anything else is refused so a typo in
+ * --store cannot litter a home directory. */
 static int init_layout(int rootfd, const char *path, kn_err *err)
 {
     struct stat st;
     if (fstatat(rootfd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) == 0)
         return S_ISREG(st.st_mode) ? 0
                                    : kn_errf(err, KN_ECORRUPT, "%s/oci-layout: not a file", path);
-    kn_autoclose int dupfd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-    if (!dir)
-        return kn_errf(err, errno, "read %s", path);
-    dupfd = -1;
-    struct dirent *de;
-    bool empty = true;
-    while ((de = readdir(dir)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(dir);
-    if (!empty)
-        return kn_errf(err, KN_EINPUT,
-                       "%s is not a kiln store (no oci-layout file) and not empty; "
-                       "give an empty or new directory with --store",
-                       path);
-    if (kn_write_file_atomic(rootfd, "index.json", "{\"schemaVersion\":2,\"manifests\":[]}", 34,
-                             0644, err) < 0)
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(rootfd, &names, err);
+    for (size_t i = 0; rc == 0 && i < names.len; i++)
+        if (strncmp(names.items[i], ".kn-tmp-", 8))
+            rc = kn_errf(err, KN_EINPUT,
+                         "%s is not a kiln store (no oci-layout file) and not empty; "
+                         "give an empty or new directory with --store",
+                         path);
+    kn_strvec_free(&names);
+    if (rc < 0)
         return -1;
-    /* oci-layout last: it marks the directory as a store. */
+    /* index.json and the directories follow at open, so a store killed
+     * while being created is completed by the next open. */
     return kn_write_file_atomic(rootfd, "oci-layout", oci_layout, sizeof(oci_layout) - 1, 0644,
                                 err);
 }
@@ -79,25 +74,21 @@ static int init_layout(int rootfd, const char *path, kn_err *err)
 /* Removes the work directories whose process is gone (their flock is free). */
 static void sweep_work_dirs(kn_store *s)
 {
-    kn_autoclose int dupfd = openat(s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
-    if (!dir)
-        return;
-    dupfd = -1;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        if (s->work_name && !strcmp(de->d_name, s->work_name))
+    kn_strvec names = KN_STRVEC_INIT;
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
+    kn_dir_names(s->tmpfd, &names, &ignored);
+    for (size_t i = 0; i < names.len; i++) {
+        const char *name = names.items[i];
+        if (s->work_name && !strcmp(name, s->work_name))
             continue;
         kn_autoclose int fd =
-            openat(s->tmpfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            openat(s->tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
             continue; /* its process is alive */
-        kn_autoerr kn_err ignored = KN_ERR_INIT;
-        kn_remove_tree(s->tmpfd, de->d_name, &ignored);
+        kn_remove_tree(s->tmpfd, name, &ignored);
+        kn_err_clear(&ignored);
     }
-    closedir(dir);
+    kn_strvec_free(&names);
 }
 
 static int make_work_dir(kn_store *s, kn_err *err)
@@ -171,12 +162,15 @@ static int open_layout(kn_store *s, const char *path, kn_err *err)
 
 kn_store *kn_store_open(const char *path, kn_err *err)
 {
+    if (!*path) {
+        kn_errf(err, KN_EUSAGE, "the store path is empty");
+        return NULL;
+    }
     kn_store *s = kn_xcalloc(1, sizeof(*s));
     s->path = kn_xstrdup(path);
     s->rootfd = s->blobsfd = s->layersfd = s->locksfd = s->tmpfd = s->workfd = s->gc_lockfd = -1;
-    kn_autoerr kn_err e = KN_ERR_INIT;
-    if (open_layout(s, path, &e) < 0) {
-        kn_errf(err, e.code, "store %s: %s", path, e.msg);
+    if (open_layout(s, path, err) < 0) {
+        kn_err_wrap(err, "store %s", path);
         kn_store_close(s);
         return NULL;
     }
@@ -271,8 +265,18 @@ void kn_blob_writer_free(kn_blob_writer *w)
 int kn_store_blob_place(kn_store *s, const char *work_name, const kn_digest *digest, kn_err *err)
 {
     const char *hex = digest->str + strlen(KN_DIGEST_PREFIX);
+    /* A recorded blob is never replaced: its bytes are already durable,
+     * and an unsynced copy renamed over it could be lost to a power cut.
+     * An unrecorded file of that name may be a leftover: ours replaces it. */
+    bool is_recorded = false;
+    if (kn_meta_blob_recorded(s, digest, &is_recorded, err) < 0)
+        return -1;
+    struct stat st;
+    if (is_recorded && fstatat(s->blobsfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        unlinkat(s->workfd, work_name, 0);
+        return 0;
+    }
     kn_crashpoint("before blob rename");
-    /* Same digest, same bytes: replacing an existing blob changes nothing. */
     if (renameat(s->workfd, work_name, s->blobsfd, hex) < 0)
         return kn_errf(err, errno, "store blob %s", digest->str);
     kn_crashpoint("after blob rename");

@@ -116,6 +116,10 @@ void kn_layer_set_free(kn_layer_set *ls);
 
 /* Whether the layer is recorded (so its tree is complete). */
 int kn_store_layer_has(kn_store *s, const kn_digest *diff_id, bool *has, kn_err *err);
+/* Whether an image records the blob `blob` as the layer `diff_id` (the
+ * pair was verified when recorded). */
+int kn_store_layer_blob_known(kn_store *s, const kn_digest *blob, const kn_digest *diff_id,
+                              bool *is_known, kn_err *err);
 /* Opens layers/<hex> as a directory. */
 int kn_store_layer_open(kn_store *s, const kn_digest *diff_id, kn_err *err);
 
@@ -140,16 +144,19 @@ typedef struct kn_store_image {
     size_t n_layers;
     int64_t created;                 /* seconds since the epoch, from the config */
     const char *os, *arch, *variant; /* borrowed; variant may be NULL */
+    const char *const *names;        /* normalised references to point at it; borrowed */
+    size_t n_names;
 } kn_store_image;
 
-/* Records an image whose blobs are placed: moves the layers `layers`
- * extracted into place, then records them, the blobs, the image and each of
- * `names` (normalised references, "docker.io/library/bb:latest") in one
- * transaction, and rewrites index.json. Every layer of the image must be in
- * `layers` (locked) or recorded already. A name that pointed at another
- * image moves (that image stays, unnamed, until collected). */
-int kn_store_image_add(kn_store *s, const kn_store_image *img, kn_layer_set *layers,
-                       const char *const *names, size_t n_names, kn_err *err);
+/* Records images whose blobs are placed, in one transaction: moves the
+ * extracted trees of `layers` into place, then records them, the blobs,
+ * the images and their names (normalised references,
+ * "docker.io/library/bb:latest"), and rewrites index.json. Every layer of
+ * the images must be in `layers` (locked) or recorded already. A name that
+ * pointed at another image moves (that image stays, unnamed, until
+ * collected). */
+int kn_store_image_add(kn_store *s, const kn_store_image *imgs, size_t n, kn_layer_set *layers,
+                       kn_err *err);
 
 /* What a name resolves to. Strings owned by the struct. */
 typedef struct kn_store_entry {
@@ -183,9 +190,12 @@ void kn_store_layers_free(kn_store_layer *layers, size_t n);
 
 /* Points the normalised name `name` at the image `manifest`. */
 int kn_store_tag(kn_store *s, const kn_digest *manifest, const char *name, kn_err *err);
-/* Removes a name. *removed_image is set when that was the image's last name
- * and the image itself was removed from the records. */
-int kn_store_untag(kn_store *s, const char *name, bool *removed_image, kn_err *err);
+/* Removes a name, when `manifest` is not NULL only if it still points at
+ * that image (another process may have moved it). *removed_image is set
+ * when that was the image's last name and the image itself was removed
+ * from the records. */
+int kn_store_untag(kn_store *s, const char *name, const kn_digest *manifest, bool *removed_image,
+                   kn_err *err);
 /* Removes an image and all its names from the records. */
 int kn_store_image_remove(kn_store *s, const kn_digest *manifest, kn_err *err);
 

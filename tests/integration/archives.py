@@ -118,6 +118,9 @@ def main():
         "missing-blob": lambda: docker_archive(out, [good], drop=("00/layer.tar",)),
         "not-a-tar": lambda: docker_archive(out, [b"this is not a tar archive\n" * 40],
                                             diff_ids=[sha(b"this is not a tar archive\n" * 40)]),
+        # a layer whose diff ID the store already has, but whose bytes differ
+        "known-diff-bad-blob": lambda: docker_archive(out, [gzip.compress(tar_bytes([("x", "file", b"other")]))],
+                                                      diff_ids=[sha(good)], layer_names=["00/layer.tar.gz"]),
         "bad-name": lambda: docker_archive(out, [good], tags=("Bad Name!",)),
         "no-manifest": lambda: write_tar(out, [("hello.txt", b"hi\n")]),
         "empty": lambda: open(out, "wb").close(),

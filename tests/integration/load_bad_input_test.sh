@@ -27,6 +27,7 @@ done <<'CASES'
 truncated 2 kiln: load
 wrong-config-digest 1 content has digest
 wrong-diff-id 1 but the config lists
+known-diff-bad-blob 1 but the image config lists
 missing-blob 2 is not in the archive
 not-a-tar 1 layer sha256:
 bad-name 2 image name Bad Name!

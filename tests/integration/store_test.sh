@@ -86,6 +86,16 @@ expect_status 0 "$KILN" --store "$S" import "$TMP/root.tar.gz" fromgz
 "$KILN" --store "$S" import - fromstdin <"$TMP/root.tar" >"$TMP/out" 2>&1 && pass || fail "import -: $(cat "$TMP/out")"
 diffs=$(for n in fromtar fromgz fromstdin; do "$KILN" --store "$S" inspect $n | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"]["Layers"][0])'; done | sort -u | wc -l)
 [ "$diffs" -eq 1 ] && pass || fail "tar, tar.gz and stdin imports have $diffs different diff IDs"
+# several names of several images: each image once in manifest.json, with all its names
+expect_status 0 "$KILN" --store "$S" tag fromtar fromtar:two
+expect_status 0 "$KILN" --store "$S" save -o "$TMP/m.tar" bb example.com:5000/team/bb:v1 fromtar fromtar:two
+expect_status 0 tar -xOf "$TMP/m.tar" manifest.json
+if python3 - "$TMP/out" <<'PY'; then pass; else fail "manifest.json of 4 names: $(cat "$TMP/out")"; fi
+import json, sys
+m = json.load(open(sys.argv[1]))
+tags = sorted(sorted(i["RepoTags"]) for i in m)
+assert tags == [["bb:latest", "example.com:5000/team/bb:v1"], ["fromtar:latest", "fromtar:two"]], tags
+PY
 expect_status 2 "$KILN" --store "$S" import --change 'RUN true' "$TMP/root.tar" x
 expect_grep "RUN is not supported by --change" "$TMP/err" "bad --change"
 
@@ -114,6 +124,10 @@ chmod u+w "$S/blobs/sha256/$blob"; printf 'x' >>"$S/blobs/sha256/$blob"
 expect_status 1 "$KILN" --store "$S" store check
 expect_grep "blob sha256:$blob: content has digest" "$TMP/out" "check names the blob"
 
+# a store whose creation was killed (only a temporary file in it) opens
+mkdir -p "$TMP/halfmade" && touch "$TMP/halfmade/.kn-tmp-1-0"
+expect_status 0 "$KILN" --store "$TMP/halfmade" images
+expect_status 2 "$KILN" --store "" images
 # store location: $KILN_STORE; a non-empty directory that is no store is refused
 KILN_STORE="$TMP/envstore" expect_status 0 "$KILN" images
 [ -f "$TMP/envstore/oci-layout" ] && pass || fail "KILN_STORE not used"

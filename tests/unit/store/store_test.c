@@ -77,7 +77,9 @@ static void add_image(kn_store *s, const char *tag, const char *config_text, kn_
         .arch = "amd64",
     };
     const char *names[] = {tag};
-    if (kn_store_image_add(s, &img, NULL, names, tag ? 1 : 0, &err) < 0)
+    img.names = names;
+    img.n_names = tag ? 1 : 0;
+    if (kn_store_image_add(s, &img, 1, NULL, &err) < 0)
         fail_msg("add: %s", err.msg);
 }
 
@@ -193,10 +195,14 @@ static void test_untag_last_name_removes_image_and_gc_frees_blobs(void **state)
     kn_err err = KN_ERR_INIT;
     assert_int_equal(kn_store_tag(s, &m1, "docker.io/library/alias:latest", &err), 0);
     bool removed = true;
-    assert_int_equal(kn_store_untag(s, "docker.io/library/one:latest", &removed, &err), 0);
+    assert_int_equal(kn_store_untag(s, "docker.io/library/one:latest", NULL, &removed, &err), 0);
     assert_false(removed);
-    assert_int_equal(kn_store_untag(s, "docker.io/library/alias:latest", &removed, &err), 0);
+    assert_int_equal(kn_store_untag(s, "docker.io/library/alias:latest", &m1, &removed, &err), 0);
     assert_true(removed);
+    /* Adding images held the store for writing; collection needs a process
+     * that does not. */
+    kn_store_close(s);
+    s = open_store();
     bool ran;
     kn_gc_stats stats;
     assert_int_equal(kn_store_gc(s, true, true, &ran, NULL, NULL, &stats, &err), 0);
