@@ -2,7 +2,7 @@
 # Issue 5 goal: `kiln load` and `kiln save` of a 200 MiB one-layer image
 # (gzip) within 1.3x of the floor: tar extracting (creating) the same tree
 # plus sha256sum of the archive. Prints medians of RUNS runs (default 5).
-# Against docker load/save too when a docker daemon answers.
+# Against "$docker" load/save too when a docker daemon answers.
 set -euo pipefail
 kiln=$1
 runs=${RUNS:-5}
@@ -62,11 +62,14 @@ floor_save=$(python3 -c "print('%.3f' % ($floor_c + $floor_ch))")
 save=$(median "rm -f '$tmp/s.tar'" "'$kiln' --store '$tmp/src' save -o '$tmp/s.tar' bench:200m")
 echo "save:  kiln ${save}s   floor ${floor_save}s (tar -cf ${floor_c}s + sha256sum ${floor_ch}s)   ratio $(ratio "$save" "$floor_save")  (goal <= 1.3)"
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    dload=$(median "docker rmi -f bench:200m >/dev/null 2>&1 || true" "docker load -i '$tmp/image.tar' >/dev/null")
-    dsave=$(median "rm -f '$tmp/d.tar'" "docker save -o '$tmp/d.tar' bench:200m")
+# Debian's docker client (/usr/bin/docker) first: it matches Debian's dockerd.
+docker=/usr/bin/docker
+[ -x "$docker" ] || docker=$(command -v docker || echo docker)
+if "$docker" info >/dev/null 2>&1; then
+    dload=$(median "$docker rmi -f bench:200m >/dev/null 2>&1 || true" "$docker load -i '$tmp/image.tar' >/dev/null")
+    dsave=$(median "rm -f '$tmp/d.tar'" "$docker save -o '$tmp/d.tar' bench:200m")
     echo "docker load ${dload}s (kiln/docker $(ratio "$load" "$dload")), docker save ${dsave}s (kiln/docker $(ratio "$save" "$dsave"))"
-    docker rmi -f bench:200m >/dev/null 2>&1 || true
+    "$docker" rmi -f bench:200m >/dev/null 2>&1 || true
 else
     echo "(docker is not running: no docker load/save figures)"
 fi

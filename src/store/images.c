@@ -129,6 +129,15 @@ static int add_records(kn_store *s, const kn_store_image *img, kn_err *err)
             if (kn_meta_step_done(s, il, err) < 0)
                 return -1;
         }
+    } else {
+        kn_autostmt sqlite3_stmt *used =
+            kn_meta_prepare(s, "UPDATE images SET last_used = ? WHERE manifest = ?", err);
+        if (!used)
+            return -1;
+        sqlite3_bind_int64(used, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(used, 2, img->manifest.str, -1, SQLITE_STATIC);
+        if (kn_meta_step_done(s, used, err) < 0)
+            return -1;
     }
     for (size_t i = 0; i < img->n_names; i++)
         if (set_name(s, img->names[i], &img->manifest, err) < 0)

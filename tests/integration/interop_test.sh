@@ -50,15 +50,18 @@ else
     echo "skipped: umoci is not installed"
 fi
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+# Debian's docker client (/usr/bin/docker) first: it matches Debian's dockerd.
+docker=/usr/bin/docker
+[ -x "$docker" ] || docker=$(command -v docker || echo docker)
+if "$docker" info >/dev/null 2>&1; then
     ran=1
-    expect_status 0 docker load -i "$TMP/docker.tar"
+    expect_status 0 "$docker" load -i "$TMP/docker.tar"
     expect_grep "bb:latest" "$TMP/out" "docker load reads kiln save"
-    expect_status 0 docker save -o "$TMP/from-docker.tar" bb:latest
+    expect_status 0 "$docker" save -o "$TMP/from-docker.tar" bb:latest
     expect_status 0 "$KILN" --store "$TMP/s-docker" load -i "$TMP/from-docker.tar"
     expect_status 0 "$KILN" --store "$TMP/s-docker" inspect bb
     expect_grep "\"Id\": \"$id\"" "$TMP/out" "kiln loads docker save with the same ID"
-    docker rmi bb:latest >/dev/null 2>&1
+    "$docker" rmi bb:latest >/dev/null 2>&1
 else
     echo "skipped: docker is not running"
 fi
