@@ -30,3 +30,27 @@ trap 'rm -f "$bad"' EXIT
 printf 'FROM busybox\nRUN echo hi\nCOPPY a /b\n' >"$bad"
 say kiln parse "$bad" "   # a typo: exit status 2 and FILE:LINE"
 "$kiln" parse "$bad" || echo "(exit status $?)"
+
+# The image store: a busybox root imported, listed, saved and loaded back.
+if command -v busybox >/dev/null; then
+    work=$(mktemp -d)
+    trap 'rm -f "$bad"; rm -rf "$work"' EXIT
+    mkdir -p "$work/root/bin"
+    cp "$(command -v busybox)" "$work/root/bin/busybox"
+    for a in sh ls echo cat; do ln -s busybox "$work/root/bin/$a"; done
+    export KILN_STORE=$work/store
+    say kiln import --change "'CMD [\"/bin/sh\"]'" ./root bb
+    "$kiln" import --change 'CMD ["/bin/sh"]' "$work/root" bb
+    say kiln tag bb bb:demo
+    "$kiln" tag bb bb:demo
+    say kiln images
+    "$kiln" images
+    say kiln save -o bb.tar bb:demo "&&" kiln --store ./other load -i bb.tar
+    "$kiln" save -o "$work/bb.tar" bb:demo && "$kiln" --store "$work/other" load -i "$work/bb.tar"
+    say kiln store check
+    "$kiln" store check
+    say kiln rmi bb:demo
+    "$kiln" rmi bb:demo
+else
+    echo "(busybox-static is not installed; skipping the store)"
+fi
