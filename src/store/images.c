@@ -145,6 +145,19 @@ static int add_records(kn_store *s, const kn_store_image *img, kn_err *err)
     return 0;
 }
 
+int kn_store_record_layers(kn_store *s, kn_layer_set *ls, kn_err *err)
+{
+    bool is_own = sqlite3_get_autocommit(s->db);
+    if (is_own && kn_meta_begin(s, err) < 0)
+        return -1;
+    if (record_layers(s, ls, err) < 0) {
+        if (is_own)
+            kn_meta_rollback(s);
+        return -1;
+    }
+    return is_own ? kn_meta_commit(s, err) : 0;
+}
+
 int kn_store_image_add(kn_store *s, const kn_store_image *imgs, size_t n, kn_layer_set *layers,
                        kn_err *err)
 {

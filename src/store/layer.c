@@ -215,3 +215,34 @@ void kn_layer_set_free(kn_layer_set *ls)
     free(ls->items);
     free(ls);
 }
+
+int kn_store_layer_adopt(kn_store *s, const kn_digest *diff_id, const char *work_path,
+                         uint64_t size, kn_err *err)
+{
+    kn_layer_set *ls = kn_layer_set_lock(s, diff_id, 1, err);
+    if (!ls)
+        return -1;
+    kn_layer_item *it = &ls->items[0];
+    int rc = 0;
+    if (it->is_needed) {
+        /* Renamed into the set's own work name, it is placed like an
+         * extracted layer. */
+        char *work = kn_store_work_name(s, "layer");
+        if (renameat(s->workfd, work_path, s->workfd, work) < 0) {
+            rc = kn_errf(err, errno, "move %s", work_path);
+            free(work);
+        } else {
+            it->work = work;
+            it->size = size;
+            rc = kn_layer_set_place(ls, err);
+        }
+        if (rc == 0) {
+            if (syncfs(s->rootfd) < 0)
+                rc = kn_errf(err, errno, "sync %s", s->path);
+            else
+                rc = kn_store_record_layers(s, ls, err);
+        }
+    }
+    kn_layer_set_free(ls);
+    return rc;
+}

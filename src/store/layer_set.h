@@ -24,4 +24,8 @@ kn_layer_item *kn_layer_set_find(kn_layer_set *ls, const kn_digest *diff_id);
 /* Moves the extracted trees under layers/ (before the recording transaction). */
 int kn_layer_set_place(kn_layer_set *ls, kn_err *err);
 
+/* Records the placed layers of the set (in its own transaction when none
+ * is open). */
+int kn_store_record_layers(kn_store *s, kn_layer_set *ls, kn_err *err);
+
 #endif

@@ -114,6 +114,15 @@ int kn_layer_set_extract(kn_layer_set *ls, const kn_digest *diff_id, int blob_fd
 /* Releases the locks and removes extracted trees that were not recorded. */
 void kn_layer_set_free(kn_layer_set *ls);
 
+/* Records a layer tree prepared in the work directory: `work_path` (relative
+ * to s->workfd, e.g. "snap-3/upper") holds the tree in overlay lower form
+ * and hashes, as a tar, to `diff_id`. Under the layer's lock it is moved to
+ * layers/<hex> and recorded, unless that layer is recorded already (then
+ * the tree is left for the caller to remove). `size` is its bytes. The
+ * caller holds the store (kn_store_hold) until an image references it. */
+int kn_store_layer_adopt(kn_store *s, const kn_digest *diff_id, const char *work_path,
+                         uint64_t size, kn_err *err);
+
 /* Whether the layer is recorded (so its tree is complete). */
 int kn_store_layer_has(kn_store *s, const kn_digest *diff_id, bool *has, kn_err *err);
 /* Whether an image records the blob `blob` as the layer `diff_id` (the
