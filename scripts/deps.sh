@@ -9,7 +9,7 @@ pkgs=(
     libarchive-dev libsqlite3-dev libzstd-dev libisal-dev zlib1g-dev
     busybox-static              # tests import a busybox root as their base image
     skopeo umoci                # interop tests read and write kiln's store and archives
-    crun                        # the OCI runtime RUN steps go through
+    crun runc                   # OCI runtimes for RUN (crun refuses hybrid cgroup hosts)
     python3                     # integration tests read JSON output with it
 )
 

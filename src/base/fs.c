@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,10 +42,22 @@ static int remove_entry(int dirfd, const char *name, kn_err *err)
     kn_autoclose int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : kn_errf(err, errno, "open %s", name);
+    /* Never delete through a mount (an overlay a killed build left behind):
+     * detach it, and leave the directory if that is not possible. */
+    struct stat st, parent;
+    if (fstat(fd, &st) == 0 && fstat(dirfd, &parent) == 0 && st.st_dev != parent.st_dev) {
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+        if (umount2(self, MNT_DETACH) < 0)
+            return kn_errf(err, EBUSY, "remove %s: a file system is mounted there", name);
+        close(fd);
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+            return errno == ENOENT ? 0 : kn_errf(err, errno, "open %s", name);
+    }
     /* A layer may hold read-only directories (0555): without root, their
      * entries cannot go until the owner may write. */
-    struct stat st;
-    if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+    if ((st.st_mode & 0700) != 0700)
         fchmod(fd, (st.st_mode & 07777) | 0700);
     kn_strvec names = KN_STRVEC_INIT;
     int rc = kn_dir_names(fd, &names, err);

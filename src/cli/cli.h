@@ -21,6 +21,7 @@ typedef struct kn_cmd {
 extern const kn_cmd kn_cmd_parse;
 extern const kn_cmd kn_cmd_check;
 extern const kn_cmd kn_cmd_plan;
+extern const kn_cmd kn_cmd_build;
 extern const kn_cmd kn_cmd_load;
 extern const kn_cmd kn_cmd_save;
 extern const kn_cmd kn_cmd_import;

@@ -13,8 +13,9 @@
 #include <string.h>
 
 static const kn_cmd *const commands[] = {
-    &kn_cmd_parse,  &kn_cmd_check,   &kn_cmd_plan, &kn_cmd_load, &kn_cmd_save,  &kn_cmd_import,
-    &kn_cmd_images, &kn_cmd_inspect, &kn_cmd_tag,  &kn_cmd_rmi,  &kn_cmd_prune, &kn_cmd_store,
+    &kn_cmd_parse, &kn_cmd_check,  &kn_cmd_build,  &kn_cmd_plan,    &kn_cmd_load,
+    &kn_cmd_save,  &kn_cmd_import, &kn_cmd_images, &kn_cmd_inspect, &kn_cmd_tag,
+    &kn_cmd_rmi,   &kn_cmd_prune,  &kn_cmd_store,
 };
 
 const char *kn_cli_store_dir;

@@ -23,21 +23,21 @@
 typedef void (*kn_output_fn)(void *ctx, const char *data, size_t len);
 
 typedef struct kn_run_spec {
-    const char *rootfs;          /* absolute path of the prepared root; borrowed */
-    const char *const *argv;     /* argv[0] is looked up in the container's PATH by the runtime */
+    const char *rootfs;      /* absolute path of the prepared root; borrowed */
+    const char *const *argv; /* argv[0] is looked up in the container's PATH by the runtime */
     size_t argc;
-    const char *const *env;      /* "K=V" entries */
+    const char *const *env; /* "K=V" entries */
     size_t n_env;
-    const char *cwd;             /* absolute; created (0755) when missing (SEMANTICS I-25) */
-    uint32_t uid, gid;           /* already resolved (kn_runtime_resolve_user) */
-    const uint32_t *groups;      /* supplementary groups */
+    const char *cwd;        /* absolute; created (0755) when missing (SEMANTICS I-25) */
+    uint32_t uid, gid;      /* already resolved (kn_runtime_resolve_user) */
+    const uint32_t *groups; /* supplementary groups */
     size_t n_groups;
-    bool network_none;           /* else the host network */
-    const char *hostname;        /* NULL: "buildkitsandbox" */
-    const char *runtime;         /* path of crun/runc; NULL: kn_runtime_find() */
-    const char *work_dir;        /* a private directory for the bundle and generated files;
-                                    removed afterwards; borrowed */
-    kn_output_fn output;         /* NULL: output is discarded */
+    bool network_none;    /* else the host network */
+    const char *hostname; /* NULL: "buildkitsandbox" */
+    const char *runtime;  /* path of crun/runc; NULL: kn_runtime_find() */
+    const char *work_dir; /* a private directory for the bundle and generated files;
+                             removed afterwards; borrowed */
+    kn_output_fn output;  /* NULL: output is discarded */
     void *output_ctx;
 } kn_run_spec;
 
@@ -46,7 +46,9 @@ typedef struct kn_run_spec {
  * run at all (runtime missing, bad bundle): a non-zero exit is not an error. */
 int kn_runtime_run(const kn_run_spec *spec, int *exit_code, kn_err *err);
 
-/* The OCI runtime to use: $KILN_RUNTIME, else crun, else runc on PATH.
+/* The OCI runtime to use: $KILN_RUNTIME, else crun, else runc on PATH (runc
+ * first on hybrid cgroup hosts with controllers on v2, where crun refuses
+ * to run anything).
  * Returns a new string or NULL with err (KN_EFAILED, "no OCI runtime: install
  * crun or runc"). */
 char *kn_runtime_find(kn_err *err);

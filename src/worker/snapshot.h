@@ -25,8 +25,7 @@ typedef struct kn_snapshot {
  * image config's diff_ids; recorded layers only) with a fresh upper
  * directory, in a new directory under the store's work directory. With no
  * lowers, the root starts empty (FROM scratch). */
-kn_snapshot *kn_snapshot_mount(kn_store *s, const kn_digest *lowers, size_t n_lowers,
-                               kn_err *err);
+kn_snapshot *kn_snapshot_mount(kn_store *s, const kn_digest *lowers, size_t n_lowers, kn_err *err);
 
 /* Unmounts (lazily if busy); the upper directory stays for kn_snapshot_commit. */
 int kn_snapshot_unmount(kn_snapshot *snap, kn_err *err);
@@ -46,5 +45,9 @@ void kn_snapshot_free(kn_snapshot *snap);
 /* Unmounts every overlay a killed kiln left mounted under the store's tmp/
  * (read from /proc/self/mountinfo). */
 void kn_snapshot_sweep_mounts(kn_store *s);
+
+/* Tests only: true makes kn_snapshot_mount use mount(2) with an option
+ * string, as on kernels without `lowerdir+`. */
+void kn_snapshot_force_legacy_mount(bool force);
 
 #endif

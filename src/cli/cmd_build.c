@@ -1,0 +1,291 @@
+/* kiln build: build the target stages of a Dockerfile into the store. */
+#include "cli/cli.h"
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "base/vec.h"
+#include "frontend/df.h"
+#include "frontend/graph.h"
+#include "frontend/instr.h"
+#include "solver/build.h"
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static int run(int argc, char **argv);
+
+const kn_cmd kn_cmd_build = {
+    "build",
+    "Build images from a Dockerfile",
+    "Usage: kiln build [-f FILE] [-t NAME]... [--target STAGE]... [--build-arg K=V]...\n"
+    "                  [--progress plain|quiet] [-q] [--network host|none]\n"
+    "                  [--runtime PATH] [CONTEXT]\n"
+    "\n"
+    "Build the target stages (default: the last stage) and what they need, each\n"
+    "stage once, and record the results in the store.\n"
+    "  -f, --file FILE        the Dockerfile (default: CONTEXT/Dockerfile)\n"
+    "  -t, --tag NAME         name the image of the target given before it (or the\n"
+    "                         only target); several allowed\n"
+    "  --target STAGE         a stage to build; several build in one run\n"
+    "  --build-arg K=V        a build argument (K alone: from the environment)\n"
+    "  --progress MODE        plain (default: BuildKit-style lines) or quiet\n"
+    "  -q, --quiet            print only the image IDs\n"
+    "  --network MODE         host (default) or none for every RUN\n"
+    "  --runtime PATH         the OCI runtime (default: crun, else runc)\n"
+    "  --store DIR            the store\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 built, 1 a step failed, 2 bad usage or a bad Dockerfile.\n",
+    run,
+};
+
+/* ---- progress ---- */
+
+typedef struct progress {
+    bool is_plain;
+    double start;  /* of the current step */
+    kn_buf line;   /* an unfinished output line */
+    kn_buf output; /* the whole output of the current step (quiet: shown on failure) */
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void flush_line(progress *p, int step)
+{
+    if (p->is_plain && p->line.len) {
+        fprintf(stderr, "#%d %.3f %s\n", step, now() - p->start, p->line.data);
+        kn_buf_reset(&p->line);
+    }
+}
+
+static void on_event(void *ctx, const kn_build_event *ev)
+{
+    progress *p = ctx;
+    switch (ev->kind) {
+    case KN_BUILD_STEP_START:
+        p->start = now();
+        kn_buf_reset(&p->output);
+        if (p->is_plain)
+            fprintf(stderr, "#%d [%s %zu/%zu] %s\n", ev->step, ev->stage, ev->index, ev->count,
+                    ev->text);
+        break;
+    case KN_BUILD_STEP_OUTPUT:
+        kn_buf_add(&p->output, ev->data, ev->len);
+        for (size_t i = 0; i < ev->len; i++) {
+            if (ev->data[i] == '\n')
+                flush_line(p, ev->step);
+            else
+                kn_buf_addc(&p->line, ev->data[i]);
+        }
+        break;
+    case KN_BUILD_STEP_DONE:
+        flush_line(p, ev->step);
+        if (p->is_plain)
+            fprintf(stderr, "#%d DONE %.1fs\n", ev->step, ev->seconds);
+        break;
+    case KN_BUILD_STEP_ERROR:
+        flush_line(p, ev->step);
+        if (!p->is_plain && p->output.len) {
+            /* The failing step's output in full, even when quiet. */
+            fprintf(stderr, "[%s %zu/%zu] %s\n", ev->stage, ev->index, ev->count, ev->text);
+            fwrite(p->output.data, 1, p->output.len, stderr);
+        }
+        fprintf(stderr, "#%d ERROR: %s\n", ev->step, ev->message ? ev->message : "failed");
+        break;
+    }
+    fflush(stderr);
+}
+
+/* ---- targets and tags ---- */
+
+typedef struct tag {
+    long target; /* position in the --target list, -1 before any */
+    char *name;  /* normalised */
+} tag;
+
+static long find_stage(const kn_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->stages.len; i++)
+        if (!strcasecmp(g->stages.items[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+static int do_build(const char *file, const char *context, const kn_strvec *targets,
+                    const kn_strvec *build_args, tag *tags, size_t n_tags, kn_build_opts *bo,
+                    bool quiet, kn_err *err)
+{
+    kn_df *df = kn_df_parse_file(file, err);
+    if (!df)
+        return -1;
+    int rc = -1;
+    kn_dockerfile *d = kn_instr_parse_dockerfile(df, err);
+    kn_graph *g = NULL;
+    kn_store *s = NULL;
+    kn_build_output *outputs = NULL;
+    kn_digest *ids = NULL;
+    kn_autoclose int ctx = open(context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!d)
+        goto out;
+    if (ctx < 0) {
+        kn_errf(err, KN_EUSAGE, "build context %s: not a directory", context);
+        goto out;
+    }
+    kn_graph_opts go = {(const char *const *)build_args->items, build_args->len, NULL, 0,
+                        (const char *const *)targets->items,    targets->len,    NULL};
+    if (!(g = kn_graph_build(d, &go, err)))
+        goto out;
+    for (size_t i = 0; i < g->warnings.len; i++)
+        fprintf(stderr, "%s\n", g->warnings.items[i]);
+    size_t n = targets->len ? targets->len : 1;
+    outputs = kn_xcalloc(n, sizeof(*outputs));
+    ids = kn_xcalloc(n, sizeof(*ids));
+    const char ***names = kn_xcalloc(n, sizeof(*names));
+    for (size_t i = 0; i < n; i++) {
+        long st = targets->len ? find_stage(g, targets->items[i]) : (long)g->targets.items[0];
+        outputs[i].stage = (size_t)(st < 0 ? (long)g->targets.items[0] : st);
+        names[i] = kn_xcalloc(n_tags + 1, sizeof(char *));
+        for (size_t k = 0; k < n_tags; k++) {
+            long t = tags[k].target < 0 ? 0 : tags[k].target;
+            if ((size_t)t == i)
+                names[i][outputs[i].n_names++] = tags[k].name;
+        }
+        outputs[i].names = names[i];
+    }
+    bo->graph = g;
+    bo->context_fd = ctx;
+    bo->outputs = outputs;
+    bo->n_outputs = n;
+    if ((s = kn_cli_store_open(err)))
+        rc = kn_build_run(s, bo, ids, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (quiet) {
+            printf("%s\n", ids[i].str); /* -q and --progress quiet: the IDs alone */
+            continue;
+        }
+        fprintf(stderr, "writing image %s done\n", ids[i].str);
+        for (size_t k = 0; k < outputs[i].n_names; k++)
+            fprintf(stderr, "naming to %s done\n", outputs[i].names[k]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+out:
+    free(outputs);
+    free(ids);
+    kn_store_close(s);
+    kn_graph_free(g);
+    if (d)
+        kn_instr_free_dockerfile(d);
+    kn_df_free(df);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"tag", required_argument, NULL, 't'},
+        {"target", required_argument, NULL, 'T'},
+        {"build-arg", required_argument, NULL, 'a'},
+        {"progress", required_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"network", required_argument, NULL, 'n'},
+        {"runtime", required_argument, NULL, 'r'},
+        {"no-cache", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        KN_CLI_STORE_OPTION,
+        {NULL, 0, NULL, 0},
+    };
+    bool help = false, quiet = false;
+    const char *file = NULL, *mode = "plain";
+    kn_autostrvec kn_strvec targets = KN_STRVEC_INIT;
+    kn_autostrvec kn_strvec build_args = KN_STRVEC_INIT;
+    KN_VEC(tag) tags = {0};
+    kn_build_opts bo = {0};
+    int c, status = KN_EXIT_OK;
+    kn_autoerr kn_err err = KN_ERR_INIT;
+    while (status == KN_EXIT_OK &&
+           (c = kn_cli_getopt(&kn_cmd_build, argc, argv, "+hf:t:q", opts, &help)) != -1) {
+        if (c == 'f') {
+            file = optarg;
+        } else if (c == 'T') {
+            kn_strvec_push(&targets, optarg);
+        } else if (c == 't') {
+            char *name = kn_cli_image_name(optarg, &err);
+            if (!name) {
+                status = kn_cli_report(&err);
+                break;
+            }
+            tag t = {(long)targets.len - 1, name};
+            kn_vec_push(&tags, t);
+        } else if (c == 'a') {
+            if (strchr(optarg, '=')) {
+                kn_strvec_push(&build_args, optarg);
+            } else if (getenv(optarg)) {
+                kn_buf b = KN_BUF_INIT;
+                kn_buf_addf(&b, "%s=%s", optarg, getenv(optarg));
+                kn_strvec_push_owned(&build_args, kn_buf_release(&b));
+            }
+        } else if (c == 'P') {
+            mode = optarg;
+        } else if (c == 'q') {
+            quiet = true;
+        } else if (c == 'n') {
+            if (strcmp(optarg, "host") && strcmp(optarg, "none") && strcmp(optarg, "default"))
+                status =
+                    kn_cli_usage_error("build", "unknown network %s: use host or none", optarg);
+            bo.network_none = !strcmp(optarg, "none");
+        } else if (c == 'r') {
+            bo.runtime = optarg;
+        } else if (c == 'S') {
+            kn_cli_store_dir = optarg;
+        } else if (c == 'N') {
+            /* No build cache yet: every step runs anyway. */
+        } else if (c != 'h') {
+            status = KN_EXIT_USAGE;
+        }
+    }
+    progress p = {.is_plain = true, .line = KN_BUF_INIT, .output = KN_BUF_INIT};
+    if (status != KN_EXIT_OK || help) {
+        if (help)
+            fputs(kn_cmd_build.usage, stdout);
+    } else if (strcmp(mode, "plain") && strcmp(mode, "auto") && strcmp(mode, "quiet")) {
+        status = kn_cli_usage_error("build", "unknown progress mode %s: use plain or quiet", mode);
+    } else if (argc - optind > 1) {
+        status = kn_cli_usage_error("build", "build takes at most one CONTEXT");
+    } else {
+        const char *context = optind < argc ? argv[optind] : ".";
+        kn_autofree char *default_file = NULL;
+        if (!file) {
+            kn_buf b = KN_BUF_INIT;
+            kn_buf_addf(&b, "%s/Dockerfile", context);
+            file = default_file = kn_buf_release(&b);
+        }
+        p.is_plain = !quiet && strcmp(mode, "quiet");
+        bo.build_args = (const char *const *)build_args.items;
+        bo.n_build_args = build_args.len;
+        bo.event = on_event;
+        bo.event_ctx = &p;
+        if (do_build(file, context, &targets, &build_args, tags.items, tags.len, &bo, quiet, &err) <
+            0)
+            status = kn_cli_report(&err);
+    }
+    for (size_t i = 0; i < tags.len; i++)
+        free(tags.items[i].name);
+    kn_vec_free(&tags);
+    kn_buf_free(&p.line);
+    kn_buf_free(&p.output);
+    return status;
+}

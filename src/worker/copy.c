@@ -1,0 +1,312 @@
+#include "worker/copy.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/mem.h"
+#include "base/path.h"
+
+static bool is_pattern(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Matches the components comps[i..] below `dir` (path prefix `at`). */
+static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n, kn_strvec *out,
+                     kn_err *err)
+{
+    if (i == n) {
+        kn_strvec_push(out, at);
+        return 0;
+    }
+    if (!is_pattern(comps[i])) {
+        kn_autofree char *next = kn_path_join(at, comps[i]);
+        struct stat st;
+        if (fstatat(dirfd, comps[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return 0;
+        if (i + 1 == n)
+            return glob_walk(-1, next, comps, i + 1, n, out, err);
+        if (!S_ISDIR(st.st_mode))
+            return 0;
+        kn_autoclose int sub =
+            openat(dirfd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return sub < 0 ? 0 : glob_walk(sub, next, comps, i + 1, n, out, err);
+    }
+    kn_strvec names = KN_STRVEC_INIT;
+    if (kn_dir_names(dirfd, &names, err) < 0)
+        return -1;
+    qsort(names.items, names.len, sizeof(char *), compare_strings);
+    int rc = 0;
+    for (size_t k = 0; k < names.len && rc == 0; k++) {
+        if (fnmatch(comps[i], names.items[k], FNM_PATHNAME) != 0)
+            continue;
+        kn_autofree char *next = kn_path_join(at, names.items[k]);
+        if (i + 1 == n) {
+            kn_strvec_push(out, next);
+            continue;
+        }
+        kn_autoclose int sub =
+            openat(dirfd, names.items[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0)
+            rc = glob_walk(sub, next, comps, i + 1, n, out, err);
+    }
+    kn_strvec_free(&names);
+    return rc;
+}
+
+int kn_copy_expand(int srcroot, const char *source, kn_strvec *out, kn_err *err)
+{
+    kn_autofree char *rooted = kn_path_join("/", source);
+    kn_autofree char *clean = kn_path_clean(rooted);
+    if (!is_pattern(clean)) {
+        kn_strvec_push(out, clean);
+        return 0;
+    }
+    kn_strvec comps = KN_STRVEC_INIT;
+    for (char *p = strtok(clean + 1, "/"); p; p = strtok(NULL, "/"))
+        kn_strvec_push(&comps, p);
+    kn_autoclose int root = openat(srcroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = root < 0 ? kn_errf(err, errno, "open source root")
+                      : glob_walk(root, "/", comps.items, 0, comps.len, out, err);
+    kn_strvec_free(&comps);
+    return rc;
+}
+
+static void apply_owner(int fd, const char *name, const struct stat *st, const kn_copy_opts *o)
+{
+    uid_t uid = o->has_chown ? o->uid : o->keep_owner ? st->st_uid : 0;
+    gid_t gid = o->has_chown ? o->gid : o->keep_owner ? st->st_gid : 0;
+    if (fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0) {
+        /* best effort without privileges */
+    }
+}
+
+static void apply_meta(int dirfd, const char *name, const struct stat *st, const kn_copy_opts *o)
+{
+    apply_owner(dirfd, name, st, o);
+    if (!S_ISLNK(st->st_mode)) {
+        mode_t mode = o->has_chmod ? o->mode : (st->st_mode & 07777);
+        fchmodat(dirfd, name, mode, 0);
+    }
+    struct timespec times[2] = {st->st_atim, st->st_mtim};
+    utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW);
+}
+
+static int copy_data(int in, int out, kn_err *err)
+{
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n == 0)
+            return 0;
+        if (n > 0)
+            continue;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+            return kn_errf(err, errno, "copy");
+        break;
+    }
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return kn_errf(err, errno, "read");
+        }
+        if (kn_write_all(out, buf, (size_t)n, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int copy_entry(int sdir, const char *sname, int ddir, const char *dname, const char *shown,
+                      const kn_copy_opts *o, kn_err *err);
+
+static int copy_children(int sfd, int dfd, const char *shown, const kn_copy_opts *o, kn_err *err)
+{
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(sfd, &names, err);
+    qsort(names.items, names.len, sizeof(char *), compare_strings);
+    for (size_t i = 0; i < names.len && rc == 0; i++) {
+        kn_autofree char *sub = kn_path_join(shown, names.items[i]);
+        rc = copy_entry(sfd, names.items[i], dfd, names.items[i], sub, o, err);
+    }
+    kn_strvec_free(&names);
+    return rc;
+}
+
+/* Copies one entry, not following a symlink at sname; the destination name
+ * is replaced unless both are directories (then merged). */
+static int copy_entry(int sdir, const char *sname, int ddir, const char *dname, const char *shown,
+                      const kn_copy_opts *o, kn_err *err)
+{
+    struct stat st, dst;
+    if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return kn_errf(err, errno, "stat %s", shown);
+    bool has_dst = fstatat(ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (S_ISDIR(st.st_mode)) {
+        if (has_dst && !S_ISDIR(dst.st_mode) && unlinkat(ddir, dname, 0) < 0)
+            return kn_errf(err, errno, "replace %s", shown);
+        bool is_new = !has_dst || !S_ISDIR(dst.st_mode);
+        if (is_new && mkdirat(ddir, dname, 0755) < 0)
+            return kn_errf(err, errno, "create %s", shown);
+        kn_autoclose int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        kn_autoclose int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd < 0 || dfd < 0)
+            return kn_errf(err, errno, "open %s", shown);
+        if (copy_children(sfd, dfd, shown, o, err) < 0)
+            return -1;
+        if (is_new)
+            apply_meta(ddir, dname, &st, o);
+        return 0;
+    }
+    if (has_dst && S_ISDIR(dst.st_mode))
+        return kn_errf(err, KN_EFAILED, "cannot replace to directory %s with file", shown);
+    if (has_dst && unlinkat(ddir, dname, 0) < 0)
+        return kn_errf(err, errno, "replace %s", shown);
+    if (S_ISREG(st.st_mode)) {
+        kn_autoclose int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        kn_autoclose int out =
+            openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (in < 0 || out < 0)
+            return kn_errf(err, errno, "copy %s", shown);
+        if (copy_data(in, out, err) < 0)
+            return kn_err_wrap(err, "%s", shown);
+    } else if (S_ISLNK(st.st_mode)) {
+        kn_autofree char *target = kn_xmalloc((size_t)st.st_size + 2);
+        ssize_t n = readlinkat(sdir, sname, target, (size_t)st.st_size + 1);
+        if (n < 0)
+            return kn_errf(err, errno, "read link %s", shown);
+        target[n] = '\0';
+        if (symlinkat(target, ddir, dname) < 0)
+            return kn_errf(err, errno, "create link %s", shown);
+    } else if (mknodat(ddir, dname, st.st_mode & (S_IFMT | 07777), st.st_rdev) < 0) {
+        return kn_errf(err, errno, "create %s", shown);
+    }
+    apply_meta(ddir, dname, &st, o);
+    return 0;
+}
+
+static int make_parents(int dstroot, const char *dir, const kn_copy_opts *o, kn_err *err)
+{
+    /* F-12: missing parents 0755 (or the numeric --chmod), owned 0:0 or --chown. */
+    kn_autofree char *clean = kn_path_clean(dir);
+    kn_autobuf kn_buf at = KN_BUF_INIT;
+    for (const char *p = clean; *p;) {
+        while (*p == '/')
+            p++;
+        const char *end = strchrnul(p, '/');
+        if (end == p)
+            break;
+        kn_buf_addc(&at, '/');
+        kn_buf_add(&at, p, (size_t)(end - p));
+        kn_autoerr kn_err probe = KN_ERR_INIT;
+        kn_autoclose int fd =
+            kn_openat_in_root(dstroot, at.data, O_RDONLY | O_DIRECTORY, 0, &probe);
+        if (fd < 0) {
+            if (kn_mkdirat_p(dstroot, at.data, o->has_chmod ? o->mode : 0755, err) < 0)
+                return -1;
+            kn_autoclose int made =
+                kn_openat_in_root(dstroot, at.data, O_RDONLY | O_DIRECTORY, 0, err);
+            if (made < 0)
+                return -1;
+            if (o->has_chmod)
+                fchmod(made, o->mode);
+            if (fchown(made, o->has_chown ? o->uid : 0, o->has_chown ? o->gid : 0) < 0) {
+                /* best effort without privileges */
+            }
+        }
+        p = end;
+    }
+    return 0;
+}
+
+int kn_copy(int srcroot, const char *src, int dstroot, const char *dest, bool dest_is_dir,
+            const kn_copy_opts *o, kn_err *err)
+{
+    kn_autofree char *rooted = kn_path_join("/", src);
+    kn_autofree char *clean = kn_path_clean(rooted);
+    /* F-6: the source itself is followed (inside the root). */
+    kn_autoclose int sfd = kn_openat_in_root(srcroot, clean, O_PATH, 0, err);
+    if (sfd < 0) {
+        kn_err_clear(err);
+        return kn_errf(err, KN_EFAILED, "\"%s\": not found", clean);
+    }
+    struct stat st;
+    if (fstat(sfd, &st) < 0)
+        return kn_errf(err, errno, "stat %s", clean);
+    kn_autofree char *dclean = kn_path_clean(dest);
+    if (S_ISDIR(st.st_mode)) {
+        /* F-7: a directory's contents go into dest. */
+        if (make_parents(dstroot, dclean, o, err) < 0)
+            return -1;
+        kn_autoclose int dfd = kn_openat_in_root(dstroot, dclean, O_RDONLY | O_DIRECTORY, 0, err);
+        if (dfd < 0) {
+            kn_err_clear(err);
+            return kn_errf(err, KN_EFAILED, "cannot copy to non-directory: %s", dclean);
+        }
+        kn_autoclose int sdir = kn_openat_in_root(srcroot, clean, O_RDONLY | O_DIRECTORY, 0, err);
+        if (sdir < 0)
+            return -1;
+        return copy_children(sdir, dfd, clean, o, err);
+    }
+    /* A file: into dest when dest is a directory (or must be one). */
+    const char *base = strrchr(clean, '/');
+    base = base ? base + 1 : clean;
+    kn_autoerr kn_err probe = KN_ERR_INIT;
+    kn_autoclose int existing =
+        kn_openat_in_root(dstroot, dclean, O_RDONLY | O_DIRECTORY, 0, &probe);
+    kn_autofree char *dir = NULL, *name = NULL;
+    if (dest_is_dir || existing >= 0) {
+        dir = kn_xstrdup(dclean);
+        name = kn_xstrdup(base);
+    } else {
+        const char *slash = strrchr(dclean, '/');
+        dir = slash && slash != dclean ? kn_xstrndup(dclean, (size_t)(slash - dclean))
+                                       : kn_xstrdup("/");
+        name = kn_xstrdup(slash ? slash + 1 : dclean);
+    }
+    if (make_parents(dstroot, dir, o, err) < 0)
+        return -1;
+    kn_autoclose int dfd = kn_openat_in_root(dstroot, dir, O_RDONLY | O_DIRECTORY, 0, err);
+    if (dfd < 0)
+        return kn_err_wrap(err, "destination %s", dir);
+    /* Read through the fd resolved inside the root, never the path again. */
+    kn_autobuf kn_buf self = KN_BUF_INIT;
+    kn_buf_addf(&self, "/proc/self/fd/%d", sfd);
+    kn_autoclose int srcfile = open(self.data, O_RDONLY | O_CLOEXEC);
+    if (srcfile < 0)
+        return kn_errf(err, errno, "open %s", clean);
+    struct stat dst;
+    if (fstatat(dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISDIR(dst.st_mode))
+            return kn_errf(err, KN_EFAILED, "cannot replace to directory %s with file", dclean);
+        if (unlinkat(dfd, name, 0) < 0)
+            return kn_errf(err, errno, "replace %s", dclean);
+    }
+    if (!S_ISREG(st.st_mode))
+        return kn_errf(err, KN_EFAILED, "\"%s\": not a regular file or directory", clean);
+    kn_autoclose int out =
+        openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        return kn_errf(err, errno, "create %s/%s", dir, name);
+    if (copy_data(srcfile, out, err) < 0)
+        return kn_err_wrap(err, "%s", clean);
+    apply_meta(dfd, name, &st, o);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* COPY's file operations (SEMANTICS 6.2, 6.3): sources resolved inside
+ * their root (context, stage or image), placed into a destination root by
+ * BuildKit's rules, every file touched through directory fds. */
+#ifndef KN_WORKER_COPY_H
+#define KN_WORKER_COPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "base/vec.h"
+
+typedef struct kn_copy_opts {
+    bool has_chown; /* --chown: every entry and created parent gets uid:gid */
+    uint32_t uid, gid;
+    bool has_chmod; /* --chmod (numeric): files and directories copied */
+    mode_t mode;
+    bool keep_owner; /* from a stage or image; else 0:0 (from the context, F-13) */
+} kn_copy_opts;
+
+/* Expands a source (F-3, F-4): cleaned and rooted; a pattern (`*`, `?`, `[`)
+ * is matched per component while walking srcroot (borrowed). Matches are
+ * appended to `out` in sorted order; a pattern may match nothing (F-5), a
+ * plain path is appended as is (its existence is checked by kn_copy). */
+int kn_copy_expand(int srcroot, const char *source, kn_strvec *out, kn_err *err);
+
+/* Copies `src` (a path in srcroot; symlinks followed inside the root, F-6)
+ * to `dest` (absolute, in dstroot) per F-7 and F-10: a directory's contents,
+ * a file into `dest/` when `dest_is_dir` or dest is a directory, else as
+ * dest. Missing parents are created 0755 (F-12). Errors use BuildKit's gist:
+ * `"/x": not found`, `cannot copy to non-directory: /d`. */
+int kn_copy(int srcroot, const char *src, int dstroot, const char *dest, bool dest_is_dir,
+            const kn_copy_opts *opts, kn_err *err);
+
+#endif

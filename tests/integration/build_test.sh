@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# kiln build (issue 6, in progress): real images on overlayfs with a real
+# OCI runtime, from a busybox base imported into a fresh store. Checks files
+# through later RUN steps, config and history through inspect, failures'
+# exit status and messages, and that nothing is left mounted or in tmp/.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
+busybox_root "$TMP/root"
+export KILN_STORE=$TMP/store
+"$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
+C=$TMP/ctx
+mkdir -p "$C/dir/sub"
+echo hello >"$C/hello.txt"
+echo deep >"$C/dir/sub/f"
+echo 'app:x:1000:1000::/home/app:/bin/sh' >"$C/passwd.add"
+
+# probe: can this machine run a container at all?
+printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
+if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
+    echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
+    exit 77
+fi
+
+cat >"$C/Dockerfile" <<'DF'
+FROM bb:local AS base
+ARG GREETING=hi
+ENV A=1 B=two
+RUN echo "$GREETING $A $B" > /greet
+WORKDIR /app
+COPY hello.txt .
+COPY dir /app/d/
+COPY passwd.add /tmp/
+RUN cat /tmp/passwd.add >> /etc/passwd && mkdir -p /home/app && chown 1000 /home/app
+USER app
+RUN id -u > /home/app/uid && pwd > /home/app/pwd
+
+FROM bb:local AS final
+COPY --from=base /greet /greet2
+COPY --from=base /home/app/ /copied/
+LABEL org.example.v="1.0"
+EXPOSE 8080
+ENTRYPOINT ["cat"]
+CMD ["/greet2"]
+
+FROM final AS other
+RUN echo other > /other
+DF
+expect_status 0 "$KILN" build --target final -t demo:1 --target other -t demo:other "$C"
+n=$(grep -c '\[base 1/' "$TMP/err")
+[ "$n" -eq 1 ] && pass || fail "stage base ran $n times for two targets, want once"
+expect_grep "naming to docker.io/library/demo:1 done" "$TMP/err" "tag first target"
+expect_grep "naming to docker.io/library/demo:other done" "$TMP/err" "tag second target"
+
+# files, read back by RUN steps of a later build
+cat >"$TMP/check.Dockerfile" <<'DF'
+FROM demo:other
+RUN cat /greet2 /copied/uid /copied/pwd /other
+DF
+expect_status 0 "$KILN" build -f "$TMP/check.Dockerfile" "$C"
+for want in "hi 1 two" " 1000" " /app" " other"; do expect_grep "$want" "$TMP/err" "file content $want"; done
+
+# config and history (SEMANTICS C-5, C-6, C-13, C-15)
+expect_status 0 "$KILN" inspect demo:1
+if python3 - "$TMP/out" <<'PY'; then pass; else fail "config: $(head -c 1500 "$TMP/out")"; fi
+import json, sys
+i = json.load(open(sys.argv[1]))[0]
+c = i["Config"]
+assert c["Entrypoint"] == ["cat"] and c["Cmd"] == ["/greet2"], c
+assert c["Labels"] == {"org.example.v": "1.0"}, c
+assert "8080/tcp" in c["ExposedPorts"], c
+assert any(e.startswith("PATH=") for e in c["Env"]), c
+assert len(i["RootFS"]["Layers"]) == 3, i["RootFS"]
+PY
+expect_status 0 "$KILN" save -o "$TMP/base.tar" demo:1
+# the base stage's history, through a tagged build of it
+expect_status 0 "$KILN" build --target base -t demo:base "$C"
+expect_status 0 "$KILN" inspect demo:base
+if python3 - "$TMP/out" <<'PY'; then pass; else fail "base config: $(head -c 1500 "$TMP/out")"; fi
+import json, sys
+i = json.load(open(sys.argv[1]))[0]
+c = i["Config"]
+assert c["User"] == "app" and c["WorkingDir"] == "/app", c
+assert "A=1" in c["Env"] and "B=two" in c["Env"], c
+assert not any(e.startswith("GREETING") for e in c["Env"]), "ARG leaked into Env (A-5)"
+PY
+
+# --network none: only loopback
+printf 'FROM bb:local\nRUN cat /proc/net/dev\n' >"$TMP/net.Dockerfile"
+expect_status 0 "$KILN" build --network none -f "$TMP/net.Dockerfile" "$C"
+if grep -E '^#[0-9]+ [0-9.]+ +(eth|en|wl)' "$TMP/err"; then fail "network none shows host interfaces"; else pass; fi
+expect_grep " lo:" "$TMP/err" "loopback present"
+
+# -q prints only the image ID
+expect_status 0 "$KILN" build -q -f "$TMP/net.Dockerfile" "$C"
+if grep -qxE 'sha256:[0-9a-f]{64}' "$TMP/out" && [ "$(wc -l <"$TMP/out")" -eq 1 ]; then pass; else fail "-q printed: $(cat "$TMP/out")"; fi
+
+# failures: exit status, message, store intact, nothing left behind
+"$KILN" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//' >"$TMP/before"
+printf 'FROM bb:local\nRUN echo about to fail && exit 3\n' >"$TMP/f1.Dockerfile"
+expect_status 1 "$KILN" build -f "$TMP/f1.Dockerfile" "$C"
+expect_grep 'f1.Dockerfile:2: process "/bin/sh -c echo about to fail && exit 3" did not complete successfully: exit code: 3' "$TMP/err" "RUN failure message"
+expect_grep "about to fail" "$TMP/err" "failing step output shown"
+printf 'FROM bb:local\nCOPY nope /x\n' >"$TMP/f2.Dockerfile"
+expect_status 1 "$KILN" build -f "$TMP/f2.Dockerfile" "$C"
+expect_grep '"/nope": not found' "$TMP/err" "missing COPY source"
+printf 'FROM nosuch:image\nRUN true\n' >"$TMP/f3.Dockerfile"
+expect_status 1 "$KILN" build -f "$TMP/f3.Dockerfile" "$C"
+expect_grep "base image docker.io/library/nosuch:image is not in the store" "$TMP/err" "missing base"
+printf 'FROM bb:local\nRUNN true\n' >"$TMP/f4.Dockerfile"
+expect_status 2 "$KILN" build -f "$TMP/f4.Dockerfile" "$C"
+expect_grep "f4.Dockerfile:2: unknown instruction: RUNN" "$TMP/err" "bad Dockerfile"
+expect_status 0 "$KILN" store check
+if grep -q " $KILN_STORE" /proc/self/mountinfo; then fail "mounts left under the store"; else pass; fi
+left=$(ls "$KILN_STORE/tmp" | wc -l)
+[ "$left" -eq 0 ] && pass || fail "tmp/ holds $left entries after the builds"
+"$KILN" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//' >"$TMP/after"
+cmp -s "$TMP/before" "$TMP/after" && pass || fail "failed builds changed the images: $(diff "$TMP/before" "$TMP/after" | head -5)"
+finish
