@@ -26,7 +26,7 @@
 #define DOC_MAX (8u << 20)
 #define HISTORY_COMMENT "buildkit.dockerfile.v0"
 /* SEMANTICS C-4 */
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef KN_VEC(kn_store_layer) layer_vec;
 
@@ -221,7 +221,7 @@ static int start_stage(build *b, size_t i, kn_err *err)
     }
     /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
     if (!kn_config_get_env(st->cfg, "PATH"))
-        kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH + 5);
+        kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH);
     json_t *env = json_object_get(config_obj(st->cfg), "Env");
     size_t k;
     json_t *v;
@@ -401,6 +401,7 @@ static int do_run(build *b, stage_state *st, const kn_instr *in, kn_err *err)
             .network_none = network_none,
             .runtime = b->runtime,
             .work_dir = work,
+            .cancel = b->o->cancel,
             .output = on_output,
             .output_ctx = b,
         };
@@ -827,6 +828,8 @@ static int build_deps(build *b, size_t i, kn_err *err)
 static int step(build *b, size_t index, const char *text, const char *file, int line,
                 int (*fn)(build *, void *, kn_err *), void *arg, kn_err *err)
 {
+    if (b->o->cancel && *b->o->cancel)
+        return kn_errf(err, EINTR, "interrupted");
     b->step++;
     b->index = index;
     b->text = text;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "base/digest.h"
@@ -52,7 +53,9 @@ typedef struct kn_build_opts {
     size_t n_outputs;
     const char *runtime; /* NULL: kn_runtime_find */
     bool network_none;
-    kn_build_event_fn event; /* NULL: quiet */
+    const volatile sig_atomic_t *cancel; /* non-zero (set by a signal handler): stop the
+                                            running step, clean up, fail; may be NULL */
+    kn_build_event_fn event;             /* NULL: quiet */
     void *event_ctx;
 } kn_build_opts;
 

@@ -938,17 +938,23 @@ static int wait_child(pid_t pid, int *status, kn_err *err)
 }
 
 /* Passes everything read from fd to output until EOF. */
-static int pump_output(int fd, kn_output_fn output, void *ctx, kn_err *err)
+static int pump_output(int fd, const volatile sig_atomic_t *cancel, kn_output_fn output, void *ctx,
+                       kn_err *err)
 {
     char buf[65536];
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     for (;;) {
-        int n_ready = poll(&pfd, 1, -1);
+        /* Woken by a signal (EINTR) or every 100 ms to notice a cancel. */
+        if (cancel && *cancel)
+            return kn_errf(err, EINTR, "interrupted");
+        int n_ready = poll(&pfd, 1, cancel ? 100 : -1);
         if (n_ready < 0) {
             if (errno == EINTR)
                 continue;
             return kn_errf(err, errno, "wait for container output");
         }
+        if (n_ready == 0)
+            continue;
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
@@ -1071,7 +1077,7 @@ static int start_and_wait(run_ctx *c, int *exit_code, kn_err *err)
     close(kn_steal_fd(&out_w)); /* EOF comes when the runtime and the container are gone */
 
     kn_autoerr kn_err pump_err = KN_ERR_INIT;
-    int pumped = pump_output(out_r, spec->output, spec->output_ctx, &pump_err);
+    int pumped = pump_output(out_r, spec->cancel, spec->output, spec->output_ctx, &pump_err);
     if (pumped < 0)
         kill(pid, SIGKILL); /* the container itself goes with `delete -f` below */
     int status;
