@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "base/path.h"
 #include "base/vec.h"
+#include "frontend/dockerignore.h"
 #include "frontend/expand.h"
 #include "frontend/instr.h"
 #include "image/config.h"
@@ -49,6 +50,7 @@ typedef struct build {
     kn_strvec build_args;
     char *runtime;
     int64_t now;
+    int64_t epoch; /* SOURCE_DATE_EPOCH (C-19), or -1 */
     int step;
     /* the step being run, for output events */
     const char *stage_name;
@@ -271,7 +273,7 @@ static int finish_snapshot(build *b, stage_state *st, kn_snapshot *snap, const c
     kn_store_layer l = {0};
     bool is_empty = false;
     if (kn_snapshot_unmount(snap, err) < 0 ||
-        kn_snapshot_commit(b->s, snap, -1, &l, &is_empty, err) < 0)
+        kn_snapshot_commit(b->s, snap, b->epoch, &l, &is_empty, err) < 0)
         return -1;
     add_layer(b, st, &l, is_empty, created_by);
     return 0;
@@ -475,7 +477,7 @@ static int copy_sources(build *b, stage_state *st, const kn_instr *in, int srcro
             return -1;
         kn_buf_addf(created_by, " %s", src);
         kn_strvec matches = KN_STRVEC_INIT;
-        int rc = kn_copy_expand(srcroot, src, &matches, err);
+        int rc = kn_copy_expand(srcroot, src, o, &matches, err);
         for (size_t k = 0; k < matches.len && rc == 0; k++)
             rc = kn_copy(srcroot, matches.items[k], dstroot, dest, dest_is_dir, o, err);
         kn_strvec_free(&matches);
@@ -483,6 +485,11 @@ static int copy_sources(build *b, stage_state *st, const kn_instr *in, int srcro
             return -1;
     }
     return 0;
+}
+
+static bool is_ignored(void *ctx, const char *path)
+{
+    return kn_dockerignore_matches(ctx, path);
 }
 
 /* The root a COPY --from reads: a stage's or an image's filesystem. */
@@ -553,6 +560,11 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
         }
     }
     int srcroot = context_fd;
+    if (b->o->ignore && !in->copy.from) {
+        o.is_excluded = is_ignored;
+        o.exclude_ctx = (void *)b->o->ignore;
+        o.may_reinclude = kn_dockerignore_has_exclusions(b->o->ignore);
+    }
     kn_autoclose int src_fd = -1;
     if (rc == 0 && in->copy.from) {
         o.keep_owner = true;
@@ -941,7 +953,7 @@ static int record_output(build *b, const kn_build_output *out, kn_digest *id, kn
 
 int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *err)
 {
-    build b = {.s = s, .o = o, .g = o->graph, .now = (int64_t)time(NULL)};
+    build b = {.s = s, .o = o, .g = o->graph, .now = (int64_t)time(NULL), .epoch = -1};
     if (kn_store_hold(s, err) < 0)
         return -1;
     kn_snapshot_sweep_mounts(s);
@@ -950,6 +962,21 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
         return -1;
     for (size_t i = 0; i < o->n_build_args; i++)
         kn_strvec_push(&b.build_args, o->build_args[i]);
+    /* C-19: SOURCE_DATE_EPOCH from a build arg or a global ARG default sets
+     * history and image times and clamps the layers' mtimes. */
+    const char *epoch = build_arg(&b, "SOURCE_DATE_EPOCH");
+    if (!epoch || !*epoch)
+        epoch = kn_expand_lookup_kv((void *)&b.g->global_scope, "SOURCE_DATE_EPOCH");
+    if (epoch && *epoch) {
+        char *end = NULL;
+        long long v = strtoll(epoch, &end, 10);
+        if (*end || v < 0) {
+            kn_strvec_free(&b.build_args);
+            free(b.runtime);
+            return kn_errf(err, KN_EINPUT, "invalid SOURCE_DATE_EPOCH: %s", epoch);
+        }
+        b.epoch = b.now = (int64_t)v;
+    }
     b.states = kn_xcalloc(b.g->stages.len + 1, sizeof(*b.states));
     int rc = 0;
     for (size_t i = 0; i < o->n_outputs && rc == 0; i++)

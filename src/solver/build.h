@@ -45,9 +45,10 @@ typedef struct kn_build_output {
 } kn_build_output;
 
 typedef struct kn_build_opts {
-    const kn_graph *graph;         /* borrowed; its targets are built */
-    int context_fd;                /* the build context directory; borrowed */
-    const char *const *build_args; /* "K=V" */
+    const kn_graph *graph;                /* borrowed; its targets are built */
+    int context_fd;                       /* the build context directory; borrowed */
+    const struct kn_dockerignore *ignore; /* the context's .dockerignore (F-8); NULL: none */
+    const char *const *build_args;        /* "K=V" */
     size_t n_build_args;
     const kn_build_output *outputs; /* one per target */
     size_t n_outputs;

@@ -20,14 +20,24 @@ static bool is_pattern(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* `path` is rooted ("/dir/file"); the matcher wants "dir/file". */
+static bool excluded(const kn_copy_opts *o, const char *path)
+{
+    if (!o || !o->is_excluded)
+        return false;
+    while (*path == '/')
+        path++;
+    return *path && o->is_excluded(o->exclude_ctx, path);
+}
+
 static int compare_strings(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Matches the components comps[i..] below `dir` (path prefix `at`). */
-static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n, kn_strvec *out,
-                     kn_err *err)
+static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n,
+                     const kn_copy_opts *o, kn_strvec *out, kn_err *err)
 {
     if (i == n) {
         kn_strvec_push(out, at);
@@ -39,12 +49,12 @@ static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n
         if (fstatat(dirfd, comps[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
             return 0;
         if (i + 1 == n)
-            return glob_walk(-1, next, comps, i + 1, n, out, err);
+            return glob_walk(-1, next, comps, i + 1, n, o, out, err);
         if (!S_ISDIR(st.st_mode))
             return 0;
         kn_autoclose int sub =
             openat(dirfd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return sub < 0 ? 0 : glob_walk(sub, next, comps, i + 1, n, out, err);
+        return sub < 0 ? 0 : glob_walk(sub, next, comps, i + 1, n, o, out, err);
     }
     kn_strvec names = KN_STRVEC_INIT;
     if (kn_dir_names(dirfd, &names, err) < 0)
@@ -55,20 +65,24 @@ static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n
         if (fnmatch(comps[i], names.items[k], FNM_PATHNAME) != 0)
             continue;
         kn_autofree char *next = kn_path_join(at, names.items[k]);
+        if (excluded(o, next) && !(o && o->may_reinclude))
+            continue;
         if (i + 1 == n) {
-            kn_strvec_push(out, next);
+            if (!excluded(o, next))
+                kn_strvec_push(out, next);
             continue;
         }
         kn_autoclose int sub =
             openat(dirfd, names.items[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0)
-            rc = glob_walk(sub, next, comps, i + 1, n, out, err);
+            rc = glob_walk(sub, next, comps, i + 1, n, o, out, err);
     }
     kn_strvec_free(&names);
     return rc;
 }
 
-int kn_copy_expand(int srcroot, const char *source, kn_strvec *out, kn_err *err)
+int kn_copy_expand(int srcroot, const char *source, const kn_copy_opts *opts, kn_strvec *out,
+                   kn_err *err)
 {
     kn_autofree char *rooted = kn_path_join("/", source);
     kn_autofree char *clean = kn_path_clean(rooted);
@@ -81,7 +95,7 @@ int kn_copy_expand(int srcroot, const char *source, kn_strvec *out, kn_err *err)
         kn_strvec_push(&comps, p);
     kn_autoclose int root = openat(srcroot, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = root < 0 ? kn_errf(err, errno, "open source root")
-                      : glob_walk(root, "/", comps.items, 0, comps.len, out, err);
+                      : glob_walk(root, "/", comps.items, 0, comps.len, opts, out, err);
     kn_strvec_free(&comps);
     return rc;
 }
@@ -144,6 +158,13 @@ static int copy_children(int sfd, int dfd, const char *shown, const kn_copy_opts
     qsort(names.items, names.len, sizeof(char *), compare_strings);
     for (size_t i = 0; i < names.len && rc == 0; i++) {
         kn_autofree char *sub = kn_path_join(shown, names.items[i]);
+        if (excluded(o, sub)) {
+            struct stat st;
+            bool is_dir =
+                fstatat(sfd, names.items[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            if (!is_dir || !o->may_reinclude)
+                continue;
+        }
         rc = copy_entry(sfd, names.items[i], dfd, names.items[i], sub, o, err);
     }
     kn_strvec_free(&names);
@@ -242,7 +263,8 @@ int kn_copy(int srcroot, const char *src, int dstroot, const char *dest, bool de
     kn_autofree char *rooted = kn_path_join("/", src);
     kn_autofree char *clean = kn_path_clean(rooted);
     /* F-6: the source itself is followed (inside the root). */
-    kn_autoclose int sfd = kn_openat_in_root(srcroot, clean, O_PATH, 0, err);
+    kn_autoclose int sfd =
+        excluded(o, clean) ? -1 : kn_openat_in_root(srcroot, clean, O_PATH, 0, err);
     if (sfd < 0) {
         kn_err_clear(err);
         return kn_errf(err, KN_EFAILED, "\"%s\": not found", clean);

@@ -17,13 +17,20 @@ typedef struct kn_copy_opts {
     bool has_chmod; /* --chmod (numeric): files and directories copied */
     mode_t mode;
     bool keep_owner; /* from a stage or image; else 0:0 (from the context, F-13) */
+    /* F-8: a context path (relative, "dir/file") that does not exist for
+     * COPY; NULL excludes nothing. `may_reinclude`: an excluded directory is
+     * still walked, since a later pattern may bring entries below it back. */
+    bool (*is_excluded)(void *ctx, const char *path);
+    void *exclude_ctx;
+    bool may_reinclude;
 } kn_copy_opts;
 
 /* Expands a source (F-3, F-4): cleaned and rooted; a pattern (`*`, `?`, `[`)
  * is matched per component while walking srcroot (borrowed). Matches are
  * appended to `out` in sorted order; a pattern may match nothing (F-5), a
  * plain path is appended as is (its existence is checked by kn_copy). */
-int kn_copy_expand(int srcroot, const char *source, kn_strvec *out, kn_err *err);
+int kn_copy_expand(int srcroot, const char *source, const kn_copy_opts *opts, kn_strvec *out,
+                   kn_err *err);
 
 /* Copies `src` (a path in srcroot; symlinks followed inside the root, F-6)
  * to `dest` (absolute, in dstroot) per F-7 and F-10: a directory's contents,

@@ -94,6 +94,15 @@ expect_grep " lo:" "$TMP/err" "loopback present"
 expect_status 0 "$KILN" build -q -f "$TMP/net.Dockerfile" "$C"
 if grep -qxE 'sha256:[0-9a-f]{64}' "$TMP/out" && [ "$(wc -l <"$TMP/out")" -eq 1 ]; then pass; else fail "-q printed: $(cat "$TMP/out")"; fi
 
+# SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
+printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
+expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
+id1=$(cat "$TMP/out")
+expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
+[ "$id1" = "$(cat "$TMP/out")" ] && pass || fail "SOURCE_DATE_EPOCH builds differ: $id1 vs $(cat "$TMP/out")"
+expect_status 0 "$KILN" inspect "$id1"
+expect_grep '"Created": "2023-11-14T22:13:20Z"' "$TMP/out" "created from SOURCE_DATE_EPOCH"
+
 # failures: exit status, message, store intact, nothing left behind
 "$KILN" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//' >"$TMP/before"
 printf 'FROM bb:local\nRUN echo about to fail && exit 3\n' >"$TMP/f1.Dockerfile"
