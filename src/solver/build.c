@@ -478,8 +478,14 @@ static int copy_sources(build *b, stage_state *st, const kn_instr *in, int srcro
         kn_buf_addf(created_by, " %s", src);
         kn_strvec matches = KN_STRVEC_INIT;
         int rc = kn_copy_expand(srcroot, src, o, &matches, err);
-        for (size_t k = 0; k < matches.len && rc == 0; k++)
-            rc = kn_copy(srcroot, matches.items[k], dstroot, dest, dest_is_dir, o, err);
+        for (size_t k = 0; k < matches.len && rc == 0; k++) {
+            bool is_archive = false;
+            /* F-22: ADD extracts a local tar into dest (unless --unpack=false). */
+            if (in->kind == KN_INSTR_ADD && !(in->copy.has_unpack && !in->copy.unpack))
+                rc = kn_copy_unpack(srcroot, matches.items[k], dstroot, dest, o, &is_archive, err);
+            if (rc == 0 && !is_archive)
+                rc = kn_copy(srcroot, matches.items[k], dstroot, dest, dest_is_dir, o, err);
+        }
         kn_strvec_free(&matches);
         if (rc < 0)
             return -1;
@@ -517,8 +523,11 @@ static int mount_source(build *b, const kn_instr *in, kn_snapshot **snap, stage_
 static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd, char escape,
                    kn_err *err)
 {
-    if (in->kind == KN_INSTR_ADD)
-        return kn_errf(err, KN_EINPUT, "ADD is not built yet (issue 6)");
+    for (size_t i = 0; in->kind == KN_INSTR_ADD && i < in->copy.sources.len; i++) {
+        const char *src = in->copy.sources.items[i];
+        if (strstr(src, "://") || !strncmp(src, "git@", 4))
+            return kn_errf(err, KN_EINPUT, "ADD of URLs and git sources is not built yet: %s", src);
+    }
     kn_autofree char *dest_raw = NULL;
     if (expand(st, in->copy.dest, escape, &dest_raw, err) < 0)
         return -1;
@@ -527,7 +536,7 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
                        (dl >= 2 && !strcmp(dest_raw + dl - 2, "/."));
     kn_autofree char *dest = abs_in_workdir(st, dest_raw);
     kn_autobuf kn_buf created_by = KN_BUF_INIT;
-    kn_buf_adds(&created_by, "COPY");
+    kn_buf_adds(&created_by, in->kind == KN_INSTR_ADD ? "ADD" : "COPY");
     kn_copy_opts o = {0};
     kn_snapshot *snap = NULL, *src_snap = NULL;
     stage_state tmp = {0};

@@ -14,6 +14,8 @@
 #include "base/fs.h"
 #include "base/mem.h"
 #include "base/path.h"
+#include "store/compress.h"
+#include "store/extract.h"
 
 static bool is_pattern(const char *s)
 {
@@ -331,4 +333,72 @@ int kn_copy(int srcroot, const char *src, int dstroot, const char *dest, bool de
         return kn_err_wrap(err, "%s", clean);
     apply_meta(dfd, name, &st, o);
     return 0;
+}
+
+static ssize_t read_decomp(void *ctx, void *buf, size_t len, kn_err *err)
+{
+    return kn_decomp_read(ctx, buf, len, err);
+}
+
+/* Whether fd (rewound afterwards) holds a tar, maybe compressed. */
+static int sniff_tar(int fd, kn_comp *comp, bool *is_tar, kn_err *err)
+{
+    unsigned char head[512];
+    ssize_t n = pread(fd, head, 8, 0);
+    *comp = n > 0 ? kn_comp_detect(head, (size_t)n) : KN_COMP_NONE;
+    *is_tar = false;
+    kn_decomp *d = kn_decomp_new(fd, *comp, err);
+    if (!d)
+        return -1;
+    size_t got = 0;
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
+    while (got < sizeof(head)) {
+        ssize_t r = kn_decomp_read(d, head + got, sizeof(head) - got, &ignored);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    kn_decomp_free(d);
+    /* ustar and GNU tar both carry "ustar" at offset 257. */
+    *is_tar = got == sizeof(head) && !memcmp(head + 257, "ustar", 5);
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return kn_errf(err, errno, "rewind");
+    return 0;
+}
+
+int kn_copy_unpack(int srcroot, const char *src, int dstroot, const char *dest,
+                   const kn_copy_opts *o, bool *is_archive, kn_err *err)
+{
+    *is_archive = false;
+    kn_autofree char *rooted = kn_path_join("/", src);
+    kn_autofree char *clean = kn_path_clean(rooted);
+    if (excluded(o, clean))
+        return 0;
+    kn_autoerr kn_err probe = KN_ERR_INIT;
+    kn_autoclose int fd = kn_openat_in_root(srcroot, clean, O_RDONLY, 0, &probe);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0; /* not a regular file: kn_copy reports what is wrong */
+    kn_comp comp;
+    bool is_tar;
+    if (sniff_tar(fd, &comp, &is_tar, err) < 0)
+        return kn_err_wrap(err, "%s", clean);
+    if (!is_tar)
+        return 0;
+    *is_archive = true;
+    kn_autofree char *dclean = kn_path_clean(dest);
+    if (make_parents(dstroot, dclean, o, err) < 0)
+        return -1;
+    kn_autoclose int dfd = kn_openat_in_root(dstroot, dclean, O_RDONLY | O_DIRECTORY, 0, err);
+    if (dfd < 0) {
+        kn_err_clear(err);
+        return kn_errf(err, KN_EFAILED, "cannot copy to non-directory: %s", dclean);
+    }
+    kn_decomp *d = kn_decomp_new(fd, comp, err);
+    if (!d)
+        return -1;
+    kn_extract_opts xo = {.as_root = geteuid() == 0};
+    int rc = kn_extract_tar(dfd, read_decomp, d, &xo, NULL, err);
+    kn_decomp_free(d);
+    return rc < 0 ? kn_err_wrap(err, "extract %s", clean) : 0;
 }

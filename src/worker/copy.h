@@ -40,4 +40,12 @@ int kn_copy_expand(int srcroot, const char *source, const kn_copy_opts *opts, kn
 int kn_copy(int srcroot, const char *src, int dstroot, const char *dest, bool dest_is_dir,
             const kn_copy_opts *opts, kn_err *err);
 
+/* ADD of a local archive (F-22): when `src` (in srcroot) is a tar, plain,
+ * gzip or zstd (by content, never by name), extracts it into the directory
+ * `dest` (created as F-12 says) with the archive's owners and modes, through
+ * the same safe extraction as layers, and sets *is_archive. Otherwise does
+ * nothing and clears *is_archive. */
+int kn_copy_unpack(int srcroot, const char *src, int dstroot, const char *dest,
+                   const kn_copy_opts *opts, bool *is_archive, kn_err *err);
+
 #endif

@@ -94,6 +94,15 @@ expect_grep " lo:" "$TMP/err" "loopback present"
 expect_status 0 "$KILN" build -q -f "$TMP/net.Dockerfile" "$C"
 if grep -qxE 'sha256:[0-9a-f]{64}' "$TMP/out" && [ "$(wc -l <"$TMP/out")" -eq 1 ]; then pass; else fail "-q printed: $(cat "$TMP/out")"; fi
 
+# ADD of a local archive extracts it (F-22); another file is copied
+mkdir -p "$TMP/arch/pkg" && echo packed >"$TMP/arch/pkg/file" && ln -s file "$TMP/arch/pkg/link"
+tar -C "$TMP/arch" --owner=7 --group=8 -czf "$C/pkg.tgz" pkg
+printf 'FROM bb:local\nADD pkg.tgz /opt/\nADD hello.txt /opt/h\nRUN cat /opt/pkg/file /opt/pkg/link /opt/h && stat -c %%u:%%g /opt/pkg/file && test ! -e /opt/pkg.tgz\n' >"$TMP/add.Dockerfile"
+expect_status 0 "$KILN" build -f "$TMP/add.Dockerfile" "$C"
+expect_grep " packed" "$TMP/err" "ADD extracted the tar"
+expect_grep " 7:8" "$TMP/err" "ADD keeps the archive's owners"
+expect_grep " hello" "$TMP/err" "ADD copies a plain file"
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
