@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "base/path.h"
 #include "base/vec.h"
+#include "frontend/df.h"
 #include "frontend/dockerignore.h"
 #include "frontend/expand.h"
 #include "frontend/instr.h"
@@ -39,6 +40,7 @@ typedef struct stage_state {
     kn_strvec args;         /* declared ARG keys, first declaration order (C-15) */
     kn_strvec arg_defaults; /* default text per args[i] ("" when none) */
     bool is_cmd_set;        /* CMD given in this stage (C-6) */
+    kn_strvec triggers;     /* the base image's ONBUILD triggers, run after FROM (G-24) */
     bool is_built;
 } stage_state;
 
@@ -72,6 +74,7 @@ static void state_free(stage_state *st)
     kn_strvec_free(&st->env);
     kn_strvec_free(&st->args);
     kn_strvec_free(&st->arg_defaults);
+    kn_strvec_free(&st->triggers);
 }
 
 static void emit(build *b, kn_build_event_kind kind, const char *data, size_t len, double secs,
@@ -172,6 +175,17 @@ static int start_from_image(build *b, stage_state *st, const char *ref, kn_err *
     if (rc < 0)
         return kn_err_wrap(err, "base image %s", ref);
     json_object_del(st->cfg, "created"); /* C-1 */
+    /* G-24: the base's triggers run in this stage, and the child's config
+     * does not carry them on. */
+    json_t *onbuild = json_object_get(config_obj(st->cfg), "OnBuild");
+    size_t k;
+    json_t *v;
+    json_array_foreach(onbuild, k, v)
+    {
+        if (json_is_string(v))
+            kn_strvec_push(&st->triggers, json_string_value(v));
+    }
+    json_object_del(config_obj(st->cfg), "OnBuild");
     return 0;
 }
 
@@ -883,6 +897,33 @@ static int from_fn(build *b, void *arg, kn_err *err)
     return start_stage(b, *(size_t *)arg, err);
 }
 
+/* An ONBUILD trigger of the base image, parsed now (G-24) and run as a step
+ * at the FROM line. */
+static int run_trigger(build *b, stage_state *st, const char *text, const char *file, int line,
+                       kn_err *err)
+{
+    kn_df *df = kn_df_parse(file, text, strlen(text), err);
+    if (!df)
+        return kn_err_set_pos(err, file, line), -1;
+    int rc = 0;
+    kn_instr *in = NULL;
+    if (df->nodes.len != 1)
+        rc = kn_errf(err, KN_EINPUT, "ONBUILD trigger %s: not one instruction", text);
+    else if (!(in = kn_instr_parse(df->nodes.items[0], file, err)))
+        rc = -1;
+    if (rc == 0) {
+        kn_autobuf kn_buf shown = KN_BUF_INIT;
+        kn_buf_addf(&shown, "ONBUILD %s", text);
+        instr_step s = {st, in, df->escape};
+        rc = step(b, 1, shown.data, file, line, instr_fn, &s, err);
+    } else {
+        kn_err_set_pos(err, file, line);
+    }
+    kn_instr_free(in);
+    kn_df_free(df);
+    return rc;
+}
+
 static int build_stage(build *b, size_t i, kn_err *err)
 {
     if (build_deps(b, i, err) < 0)
@@ -897,6 +938,11 @@ static int build_stage(build *b, size_t i, kn_err *err)
     if (step(b, 1, from_text.data, df->path, is->from->line, from_fn, &i, err) < 0)
         return -1;
     stage_state *st = &b->states[i];
+    for (size_t k = 0; k < st->triggers.len; k++) {
+        b->stage_name = gs->name;
+        if (run_trigger(b, st, st->triggers.items[k], df->path, is->from->line, err) < 0)
+            return -1;
+    }
     for (size_t k = 0; k < is->instrs.len; k++) {
         const kn_instr *in = is->instrs.items[k];
         b->stage_name = gs->name;

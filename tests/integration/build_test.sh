@@ -103,6 +103,18 @@ expect_grep " packed" "$TMP/err" "ADD extracted the tar"
 expect_grep " 7:8" "$TMP/err" "ADD keeps the archive's owners"
 expect_grep " hello" "$TMP/err" "ADD copies a plain file"
 
+# ONBUILD: recorded in the image, run when a later build uses it (G-24)
+printf 'FROM bb:local\nONBUILD RUN echo triggered > /trig\nONBUILD COPY hello.txt /h\n' >"$TMP/ob.Dockerfile"
+expect_status 0 "$KILN" build -t onbuild:base -f "$TMP/ob.Dockerfile" "$C"
+expect_status 0 "$KILN" inspect onbuild:base
+expect_grep '"RUN echo triggered > /trig"' "$TMP/out" "OnBuild recorded"
+printf 'FROM onbuild:base\nRUN cat /trig /h\n' >"$TMP/ob2.Dockerfile"
+expect_status 0 "$KILN" build -t onbuild:child -f "$TMP/ob2.Dockerfile" "$C"
+expect_grep "ONBUILD RUN echo triggered > /trig" "$TMP/err" "trigger runs as a step"
+expect_grep " triggered" "$TMP/err" "trigger's file is there"
+expect_status 0 "$KILN" inspect onbuild:child
+if grep -q OnBuild "$TMP/out"; then fail "child image carries the triggers on"; else pass; fi
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
