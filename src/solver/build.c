@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/mem.h"
 #include "base/path.h"
@@ -507,6 +508,40 @@ static int copy_sources(build *b, stage_state *st, const kn_instr *in, int srcro
     return 0;
 }
 
+/* F-14: each heredoc is a file named after its delimiter, written into a
+ * scratch root and copied from there like any source (mode 0644). */
+static int copy_heredocs(build *b, stage_state *st, const kn_instr *in, int dstroot,
+                         const char *dest, bool dest_is_dir, const kn_copy_opts *o,
+                         kn_buf *created_by, kn_err *err)
+{
+    kn_autofree char *work = kn_store_work_name(b->s, "heredoc");
+    if (mkdirat(b->s->workfd, work, 0700) < 0)
+        return kn_errf(err, errno, "create a heredoc directory");
+    kn_autoclose int dir = openat(b->s->workfd, work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    kn_copy_opts ho = *o;
+    ho.keep_owner = false;
+    ho.is_excluded = NULL;
+    int rc = dir < 0 ? kn_errf(err, errno, "open a heredoc directory") : 0;
+    for (size_t i = 0; i < in->copy.heredocs.len && rc == 0; i++) {
+        const kn_instr_heredoc_src *h = &in->copy.heredocs.items[i];
+        kn_autofree char *body = NULL;
+        if (h->expand) {
+            kn_expand_env env = {kn_expand_lookup_kv, NULL, &st->env};
+            rc = kn_expand_heredoc(h->data ? h->data : "", &env, &body, err);
+        } else {
+            body = kn_xstrdup(h->data ? h->data : "");
+        }
+        kn_buf_addf(created_by, " <<%s", h->name);
+        if (rc == 0)
+            rc = kn_write_file_atomic(dir, h->name, body, strlen(body), 0644, err);
+        if (rc == 0)
+            rc = kn_copy(dir, h->name, dstroot, dest, dest_is_dir, &ho, err);
+    }
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
+    kn_remove_tree(b->s->workfd, work, &ignored);
+    return rc;
+}
+
 static bool is_ignored(void *ctx, const char *path)
 {
     return kn_dockerignore_matches(ctx, path);
@@ -599,6 +634,8 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
     if (rc == 0)
         rc = copy_sources(b, st, in, srcroot, rootfd, dest, dest_is_dir, &o, escape, &created_by,
                           err);
+    if (rc == 0 && in->copy.heredocs.len)
+        rc = copy_heredocs(b, st, in, rootfd, dest, dest_is_dir, &o, &created_by, err);
     if (rc == 0) {
         kn_buf_addf(&created_by, " %s # buildkit", dest_raw);
         rc = finish_snapshot(b, st, snap, created_by.data, err);

@@ -115,6 +115,26 @@ expect_grep " triggered" "$TMP/err" "trigger's file is there"
 expect_status 0 "$KILN" inspect onbuild:child
 if grep -q OnBuild "$TMP/out"; then fail "child image carries the triggers on"; else pass; fi
 
+# heredocs: RUN runs the body (I-26); COPY writes files, expanded unless quoted (F-14, X-18)
+cat >"$TMP/hd.Dockerfile" <<'DF'
+FROM bb:local
+ENV WHO=world
+COPY <<EOF /greeting
+hello ${WHO}
+EOF
+COPY <<'RAW' /etc/
+raw ${WHO}
+RAW
+RUN <<SCRIPT
+cat /greeting /etc/RAW
+echo from-heredoc-run
+SCRIPT
+DF
+expect_status 0 "$KILN" build -f "$TMP/hd.Dockerfile" "$C"
+expect_grep " hello world" "$TMP/err" "COPY heredoc expanded"
+expect_grep ' raw ${WHO}' "$TMP/err" "quoted COPY heredoc kept"
+expect_grep " from-heredoc-run" "$TMP/err" "RUN heredoc ran"
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
