@@ -288,7 +288,7 @@ static int finish_snapshot(build *b, stage_state *st, kn_snapshot *snap, const c
     kn_store_layer l = {0};
     bool is_empty = false;
     if (kn_snapshot_unmount(snap, err) < 0 ||
-        kn_snapshot_commit(b->s, snap, b->epoch, &l, &is_empty, err) < 0)
+        kn_snapshot_commit(b->s, snap, b->epoch, true, &l, &is_empty, err) < 0)
         return -1;
     add_layer(b, st, &l, is_empty, created_by);
     return 0;

@@ -44,8 +44,10 @@ static const char *const diff_options[][2] = {
 /* The public struct first, so a kn_snapshot * is a snapshot *. */
 typedef struct snapshot {
     kn_snapshot pub;
-    int workfd; /* the store's work directory (a dup, so free needs no store) */
-    char *name; /* the snapshot's directory in workfd; owned */
+    int workfd;        /* the store's work directory (a dup, so free needs no store) */
+    char *name;        /* the snapshot's directory in workfd; owned */
+    kn_digest *lowers; /* bottom first; owned */
+    size_t n_lowers;
 } snapshot;
 
 static bool force_legacy;
@@ -290,6 +292,9 @@ kn_snapshot *kn_snapshot_mount(kn_store *s, const kn_digest *lowers, size_t n_lo
     if (!root)
         return NULL;
     snapshot *snap = kn_xcalloc(1, sizeof(*snap));
+    snap->lowers =
+        n_lowers ? kn_xmemdup(lowers, n_lowers * sizeof(*lowers)) : kn_xcalloc(1, sizeof(*lowers));
+    snap->n_lowers = n_lowers;
     snap->pub.upperfd = -1;
     snap->workfd = fcntl(s->workfd, F_DUPFD_CLOEXEC, 3);
     snap->name = kn_store_work_name(s, "snap");
@@ -500,7 +505,84 @@ static int is_dir_empty(int dirfd, bool *is_empty, kn_err *err)
     return e ? kn_errf(err, e, "read the upper directory") : 0;
 }
 
-int kn_snapshot_commit(kn_store *s, kn_snapshot *pub, int64_t source_date_epoch,
+/* The topmost lower's view of `name` in the directory at depth `depth`:
+ * lowerfds[i] are the same directory in each lower (-1 where absent). */
+static bool same_as_lower(const int *lowerfds, size_t n, const char *name, const struct stat *up)
+{
+    for (size_t i = n; i-- > 0;) {
+        if (lowerfds[i] < 0)
+            continue;
+        struct stat lo;
+        if (fstatat(lowerfds[i], name, &lo, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* not in this layer: look further down */
+        if (S_ISCHR(lo.st_mode) && lo.st_rdev == 0)
+            return false; /* whited out here: the directory is new above */
+        return S_ISDIR(lo.st_mode) && lo.st_mode == up->st_mode && lo.st_uid == up->st_uid &&
+               lo.st_gid == up->st_gid && lo.st_mtim.tv_sec == up->st_mtim.tv_sec &&
+               lo.st_mtim.tv_nsec == up->st_mtim.tv_nsec;
+    }
+    return false;
+}
+
+/* Removes directories that overlay copied up only because something was
+ * created and removed below them (the runtime's mount stubs): empty in the
+ * upper, not opaque, and with the metadata the lower layers give them.
+ * containerd's overlay differ skips them the same way. */
+static int prune_copied_up(int upfd, int *lowerfds, size_t n, kn_err *err)
+{
+    kn_strvec names = KN_STRVEC_INIT;
+    int rc = kn_dir_names(upfd, &names, err);
+    for (size_t k = 0; k < names.len && rc == 0; k++) {
+        const char *name = names.items[k];
+        struct stat st;
+        if (fstatat(upfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        kn_autoclose int sub = openat(upfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+            continue;
+        char opaque[2];
+        if (fgetxattr(sub, "trusted.overlay.opaque", opaque, sizeof(opaque)) > 0)
+            continue;
+        int *subs = kn_xcalloc(n + 1, sizeof(int));
+        for (size_t i = 0; i < n; i++)
+            subs[i] = lowerfds[i] < 0 ? -1
+                                      : openat(lowerfds[i], name,
+                                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        rc = prune_copied_up(sub, subs, n, err);
+        for (size_t i = 0; i < n; i++)
+            if (subs[i] >= 0)
+                close(subs[i]);
+        free(subs);
+        bool is_empty = false;
+        if (rc == 0 && is_dir_empty(sub, &is_empty, err) < 0)
+            rc = -1;
+        /* fstat again: removing children does not change our view of st. */
+        if (rc == 0 && is_empty && fstat(sub, &st) == 0 && same_as_lower(lowerfds, n, name, &st))
+            unlinkat(upfd, name, AT_REMOVEDIR);
+    }
+    kn_strvec_free(&names);
+    return rc;
+}
+
+static int prune_upper(kn_store *s, snapshot *snap, kn_err *err)
+{
+    int *lowerfds = kn_xcalloc(snap->n_lowers + 1, sizeof(int));
+    for (size_t i = 0; i < snap->n_lowers; i++)
+        lowerfds[i] = kn_store_layer_open(s, &snap->lowers[i], err);
+    int rc = 0;
+    for (size_t i = 0; i < snap->n_lowers; i++)
+        if (lowerfds[i] < 0)
+            rc = -1;
+    if (rc == 0)
+        rc = prune_copied_up(snap->pub.upperfd, lowerfds, snap->n_lowers, err);
+    for (size_t i = 0; i < snap->n_lowers; i++)
+        if (lowerfds[i] >= 0)
+            close(lowerfds[i]);
+    free(lowerfds);
+    return rc;
+}
+
+int kn_snapshot_commit(kn_store *s, kn_snapshot *pub, int64_t source_date_epoch, bool keep_empty,
                        kn_store_layer *out, bool *is_empty, kn_err *err)
 {
     snapshot *snap = (snapshot *)pub;
@@ -509,10 +591,11 @@ int kn_snapshot_commit(kn_store *s, kn_snapshot *pub, int64_t source_date_epoch,
         return kn_errf(err, EBUSY, "commit %s: still mounted", pub->dir);
     if (pub->upperfd < 0)
         return kn_errf(err, EINVAL, "commit %s: already committed", pub->dir);
-    if (is_dir_empty(pub->upperfd, is_empty, err) < 0)
+    if (prune_upper(s, snap, err) < 0 || is_dir_empty(pub->upperfd, is_empty, err) < 0)
         return kn_err_wrap(err, "commit %s", pub->dir);
-    if (*is_empty)
+    if (*is_empty && !keep_empty)
         return 0;
+    *is_empty = false; /* an empty layer is stored, as BuildKit stores one */
 
     kn_comp_result res;
     uint64_t size = 0;
@@ -554,6 +637,7 @@ void kn_snapshot_free(kn_snapshot *pub)
     if (snap->workfd >= 0)
         close(snap->workfd);
     free(snap->name);
+    free(snap->lowers);
     free(pub->dir);
     free(pub->merged);
     free(snap);

@@ -34,9 +34,11 @@ int kn_snapshot_unmount(kn_snapshot *snap, kn_err *err);
  * whiteouts become OCI whiteouts, entries sorted; mtimes clamped to
  * `source_date_epoch` when >= 0), gzip-compressed into a blob, and moves
  * the upper tree itself under layers/ as the unpacked layer, recorded with
- * its diff ID. *is_empty is set (and nothing stored) when the upper
- * directory holds nothing. The snapshot must be unmounted. */
-int kn_snapshot_commit(kn_store *s, kn_snapshot *snap, int64_t source_date_epoch,
+ * its diff ID. When the upper directory holds nothing: with `keep_empty`
+ * the empty layer (a tar of two zero blocks) is stored, as BuildKit stores
+ * one for a step that changed nothing; else *is_empty is set and nothing is
+ * stored. The snapshot must be unmounted. */
+int kn_snapshot_commit(kn_store *s, kn_snapshot *snap, int64_t source_date_epoch, bool keep_empty,
                        kn_store_layer *out, bool *is_empty, kn_err *err);
 
 /* Unmounts if needed and removes the snapshot's directory. NULL is ok. */

@@ -135,6 +135,18 @@ expect_grep " hello world" "$TMP/err" "COPY heredoc expanded"
 expect_grep ' raw ${WHO}' "$TMP/err" "quoted COPY heredoc kept"
 expect_grep " from-heredoc-run" "$TMP/err" "RUN heredoc ran"
 
+# a step that changes nothing still gets a layer, the empty tar, as BuildKit's (C-11)
+printf 'FROM bb:local\nRUN true\nENV X=1\n' >"$TMP/empty.Dockerfile"
+expect_status 0 "$KILN" build -t emptystep -f "$TMP/empty.Dockerfile" "$C"
+expect_status 0 "$KILN" inspect emptystep
+if python3 - "$TMP/out" <<'PY'; then pass; else fail "empty RUN layer: $(head -c 800 "$TMP/out")"; fi
+import json, sys
+i = json.load(open(sys.argv[1]))[0]
+layers = i["RootFS"]["Layers"]
+assert len(layers) == 2, layers
+assert layers[1] == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", layers
+PY
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"

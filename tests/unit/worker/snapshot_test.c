@@ -172,7 +172,7 @@ static void commit(fixture *f, kn_snapshot *snap, int64_t sde, kn_store_layer *l
     if (kn_snapshot_unmount(snap, &err) < 0)
         fail_msg("unmount: %s", err.msg);
     bool is_empty = true;
-    if (kn_snapshot_commit(f->s, snap, sde, layer, &is_empty, &err) < 0)
+    if (kn_snapshot_commit(f->s, snap, sde, false, layer, &is_empty, &err) < 0)
         fail_msg("commit: %s", err.msg);
     assert_false(is_empty);
 }
@@ -545,7 +545,7 @@ static void test_commit_of_unchanged_snapshot_is_empty(void **state)
     assert_int_equal(kn_snapshot_unmount(snap, &err), 0);
     kn_store_layer out;
     bool is_empty = false;
-    assert_int_equal(kn_snapshot_commit(f->s, snap, -1, &out, &is_empty, &err), 0);
+    assert_int_equal(kn_snapshot_commit(f->s, snap, -1, false, &out, &is_empty, &err), 0);
     assert_true(is_empty);
 }
 
@@ -557,7 +557,7 @@ static void test_commit_refuses_a_mounted_snapshot(void **state)
     kn_store_layer out;
     bool is_empty;
     kn_autoerr kn_err err = KN_ERR_INIT;
-    assert_int_equal(kn_snapshot_commit(f->s, snap, -1, &out, &is_empty, &err), -1);
+    assert_int_equal(kn_snapshot_commit(f->s, snap, -1, false, &out, &is_empty, &err), -1);
     assert_int_equal(err.code, EBUSY);
     assert_non_null(strstr(err.msg, "still mounted"));
 }
