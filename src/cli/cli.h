@@ -48,6 +48,12 @@ struct kn_store *kn_cli_store_open(kn_err *err);
  * a digest is refused. Returns a new string or NULL with err (KN_EINPUT). */
 char *kn_cli_image_name(const char *name, kn_err *err);
 
+struct kn_dockerignore;
+/* SEMANTICS F-27: FILE.dockerignore next to the Dockerfile, else
+ * CONTEXT/.dockerignore; *out is NULL when there is neither. */
+int kn_cli_load_dockerignore(const char *context, const char *file, struct kn_dockerignore **out,
+                             kn_err *err);
+
 /* Print a usage error and a one-line hint for command `cmd` (NULL: top
  * level); returns KN_EXIT_USAGE. */
 int kn_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,17 +5,20 @@
 #include "base/mem.h"
 #include "base/vec.h"
 #include "frontend/df.h"
+#include "frontend/dockerignore.h"
 #include "frontend/graph.h"
 #include "frontend/instr.h"
 #include "solver/build.h"
 #include "store/store.h"
 
+#include "cli/progress.h"
+
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 static int run(int argc, char **argv);
@@ -24,7 +27,7 @@ const kn_cmd kn_cmd_build = {
     "build",
     "Build images from a Dockerfile",
     "Usage: kiln build [-f FILE] [-t NAME]... [--target STAGE]... [--build-arg K=V]...\n"
-    "                  [--progress plain|quiet] [-q] [--network host|none]\n"
+    "                  [--progress MODE] [-q] [--network host|none]\n"
     "                  [--runtime PATH] [CONTEXT]\n"
     "\n"
     "Build the target stages (default: the last stage) and what they need, each\n"
@@ -34,77 +37,42 @@ const kn_cmd kn_cmd_build = {
     "                         only target); several allowed\n"
     "  --target STAGE         a stage to build; several build in one run\n"
     "  --build-arg K=V        a build argument (K alone: from the environment)\n"
-    "  --progress MODE        plain (default: BuildKit-style lines) or quiet\n"
+    "  --progress MODE        auto (default: tty on a terminal, else plain), plain\n"
+    "                         (BuildKit-style lines), tty (a live view), json (one\n"
+    "                         event per line) or quiet (only a failing step's output)\n"
     "  -q, --quiet            print only the image IDs\n"
     "  --network MODE         host (default) or none for every RUN\n"
     "  --runtime PATH         the OCI runtime (default: crun, else runc)\n"
     "  --store DIR            the store\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Exit status: 0 built, 1 a step failed, 2 bad usage or a bad Dockerfile.\n",
+    "Exit status: 0 built, 1 a step failed, 2 bad usage or a bad Dockerfile,\n"
+    "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n",
     run,
 };
 
-/* ---- progress ---- */
+/* ---- SIGINT and SIGTERM ----
+ *
+ * The handler only records the signal. The build polls the flag (through
+ * kn_build_opts.cancel): it kills the running container, unmounts its
+ * snapshots, removes its work directory and fails, and kiln then exits
+ * 128 + the signal's number, as a shell reports a command killed by it. */
 
-typedef struct progress {
-    bool is_plain;
-    double start;  /* of the current step */
-    kn_buf line;   /* an unfinished output line */
-    kn_buf output; /* the whole output of the current step (quiet: shown on failure) */
-} progress;
+static volatile sig_atomic_t interrupted; /* the signal's number, 0 before one */
 
-static double now(void)
+static void on_signal(int sig)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    interrupted = sig;
 }
 
-static void flush_line(progress *p, int step)
+/* No SA_RESTART: a blocking call returns EINTR and the build sees the flag
+ * at once. A second signal while cleaning up changes nothing. */
+static void catch_signals(void)
 {
-    if (p->is_plain && p->line.len) {
-        fprintf(stderr, "#%d %.3f %s\n", step, now() - p->start, p->line.data);
-        kn_buf_reset(&p->line);
-    }
-}
-
-static void on_event(void *ctx, const kn_build_event *ev)
-{
-    progress *p = ctx;
-    switch (ev->kind) {
-    case KN_BUILD_STEP_START:
-        p->start = now();
-        kn_buf_reset(&p->output);
-        if (p->is_plain)
-            fprintf(stderr, "#%d [%s %zu/%zu] %s\n", ev->step, ev->stage, ev->index, ev->count,
-                    ev->text);
-        break;
-    case KN_BUILD_STEP_OUTPUT:
-        kn_buf_add(&p->output, ev->data, ev->len);
-        for (size_t i = 0; i < ev->len; i++) {
-            if (ev->data[i] == '\n')
-                flush_line(p, ev->step);
-            else
-                kn_buf_addc(&p->line, ev->data[i]);
-        }
-        break;
-    case KN_BUILD_STEP_DONE:
-        flush_line(p, ev->step);
-        if (p->is_plain)
-            fprintf(stderr, "#%d DONE %.1fs\n", ev->step, ev->seconds);
-        break;
-    case KN_BUILD_STEP_ERROR:
-        flush_line(p, ev->step);
-        if (!p->is_plain && p->output.len) {
-            /* The failing step's output in full, even when quiet. */
-            fprintf(stderr, "[%s %zu/%zu] %s\n", ev->stage, ev->index, ev->count, ev->text);
-            fwrite(p->output.data, 1, p->output.len, stderr);
-        }
-        fprintf(stderr, "#%d ERROR: %s\n", ev->step, ev->message ? ev->message : "failed");
-        break;
-    }
-    fflush(stderr);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* ---- targets and tags ---- */
@@ -122,19 +90,25 @@ static long find_stage(const kn_graph *g, const char *name)
     return -1;
 }
 
+/* Builds the targets; bo carries the flags. Takes progress (the renderer
+ * bo's events go to) and frees it when the build ends, so its last lines
+ * come before the results. */
 static int do_build(const char *file, const char *context, const kn_strvec *targets,
                     const kn_strvec *build_args, tag *tags, size_t n_tags, kn_build_opts *bo,
-                    bool quiet, kn_err *err)
+                    kn_progress *progress, bool quiet, kn_err *err)
 {
-    kn_df *df = kn_df_parse_file(file, err);
-    if (!df)
-        return -1;
     int rc = -1;
+    kn_df *df = kn_df_parse_file(file, err);
+    if (!df) {
+        kn_progress_free(progress);
+        return -1;
+    }
     kn_dockerfile *d = kn_instr_parse_dockerfile(df, err);
     kn_graph *g = NULL;
     kn_store *s = NULL;
     kn_build_output *outputs = NULL;
     kn_digest *ids = NULL;
+    kn_dockerignore *ignore = NULL;
     kn_autoclose int ctx = open(context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (!d)
         goto out;
@@ -147,7 +121,7 @@ static int do_build(const char *file, const char *context, const kn_strvec *targ
     if (!(g = kn_graph_build(d, &go, err)))
         goto out;
     for (size_t i = 0; i < g->warnings.len; i++)
-        fprintf(stderr, "%s\n", g->warnings.items[i]);
+        kn_progress_warning(progress, g->warnings.items[i]);
     size_t n = targets->len ? targets->len : 1;
     outputs = kn_xcalloc(n, sizeof(*outputs));
     ids = kn_xcalloc(n, sizeof(*ids));
@@ -167,21 +141,24 @@ static int do_build(const char *file, const char *context, const kn_strvec *targ
     bo->context_fd = ctx;
     bo->outputs = outputs;
     bo->n_outputs = n;
-    if ((s = kn_cli_store_open(err)))
-        rc = kn_build_run(s, bo, ids, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (quiet) {
-            printf("%s\n", ids[i].str); /* -q and --progress quiet: the IDs alone */
-            continue;
-        }
-        fprintf(stderr, "writing image %s done\n", ids[i].str);
-        for (size_t k = 0; k < outputs[i].n_names; k++)
-            fprintf(stderr, "naming to %s done\n", outputs[i].names[k]);
+    if (kn_cli_load_dockerignore(context, file, &ignore, err) == 0) {
+        bo->ignore = ignore;
+        if ((s = kn_cli_store_open(err)))
+            rc = kn_build_run(s, bo, ids, err);
     }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (quiet)
+            printf("%s\n", ids[i].str); /* -q: the IDs alone */
+        else
+            kn_progress_image(progress, ids[i].str, outputs[i].names, outputs[i].n_names);
+    }
+    kn_progress_free(kn_steal_pointer(&progress));
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
 out:
+    kn_dockerignore_free(ignore);
+    kn_progress_free(progress);
     free(outputs);
     free(ids);
     kn_store_close(s);
@@ -209,7 +186,7 @@ static int run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     bool help = false, quiet = false;
-    const char *file = NULL, *mode = "plain";
+    const char *file = NULL, *mode_name = "auto";
     kn_autostrvec kn_strvec targets = KN_STRVEC_INIT;
     kn_autostrvec kn_strvec build_args = KN_STRVEC_INIT;
     KN_VEC(tag) tags = {0};
@@ -239,7 +216,7 @@ static int run(int argc, char **argv)
                 kn_strvec_push_owned(&build_args, kn_buf_release(&b));
             }
         } else if (c == 'P') {
-            mode = optarg;
+            mode_name = optarg;
         } else if (c == 'q') {
             quiet = true;
         } else if (c == 'n') {
@@ -257,12 +234,12 @@ static int run(int argc, char **argv)
             status = KN_EXIT_USAGE;
         }
     }
-    progress p = {.is_plain = true, .line = KN_BUF_INIT, .output = KN_BUF_INIT};
+    kn_progress_mode mode = KN_PROGRESS_PLAIN;
     if (status != KN_EXIT_OK || help) {
         if (help)
             fputs(kn_cmd_build.usage, stdout);
-    } else if (strcmp(mode, "plain") && strcmp(mode, "auto") && strcmp(mode, "quiet")) {
-        status = kn_cli_usage_error("build", "unknown progress mode %s: use plain or quiet", mode);
+    } else if (kn_progress_parse_mode(mode_name, isatty(STDERR_FILENO), &mode, &err) < 0) {
+        status = kn_cli_usage_error("build", "%s", err.msg);
     } else if (argc - optind > 1) {
         status = kn_cli_usage_error("build", "build takes at most one CONTEXT");
     } else {
@@ -273,19 +250,25 @@ static int run(int argc, char **argv)
             kn_buf_addf(&b, "%s/Dockerfile", context);
             file = default_file = kn_buf_release(&b);
         }
-        p.is_plain = !quiet && strcmp(mode, "quiet");
+        kn_progress *p = kn_progress_new(quiet ? KN_PROGRESS_QUIET : mode, stderr);
         bo.build_args = (const char *const *)build_args.items;
         bo.n_build_args = build_args.len;
-        bo.event = on_event;
-        bo.event_ctx = &p;
-        if (do_build(file, context, &targets, &build_args, tags.items, tags.len, &bo, quiet, &err) <
-            0)
+        bo.cancel = &interrupted;
+        bo.event = kn_progress_event;
+        bo.event_ctx = p;
+        catch_signals();
+        int rc = do_build(file, context, &targets, &build_args, tags.items, tags.len, &bo, p, quiet,
+                          &err);
+        if (rc < 0 && interrupted) {
+            /* The build has cleaned up after itself; the signal decides the status. */
+            fprintf(stderr, "kiln: %s\n", interrupted == SIGINT ? "interrupted" : "terminated");
+            status = 128 + interrupted;
+        } else if (rc < 0) {
             status = kn_cli_report(&err);
+        }
     }
     for (size_t i = 0; i < tags.len; i++)
         free(tags.items[i].name);
     kn_vec_free(&tags);
-    kn_buf_free(&p.line);
-    kn_buf_free(&p.output);
     return status;
 }

@@ -35,30 +35,6 @@ const kn_cmd kn_cmd_check = {
     run,
 };
 
-/* F-27: FILE.dockerignore next to the Dockerfile, else CONTEXT/.dockerignore. */
-static int load_ignore(const char *context, const char *file, kn_dockerignore **out, kn_err *err)
-{
-    *out = NULL;
-    if (strcmp(file, "-") != 0) {
-        const char *slash = strrchr(file, '/');
-        kn_autofree char *dir =
-            slash ? kn_xstrndup(file, (size_t)(slash - file) + 1) : kn_xstrdup(".");
-        kn_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            kn_autobuf kn_buf name = KN_BUF_INIT;
-            kn_buf_addf(&name, "%s.dockerignore", slash ? slash + 1 : file);
-            if (kn_dockerignore_load(dfd, name.data, out, err) < 0)
-                return -1;
-            if (*out)
-                return 0;
-        }
-    }
-    kn_autoclose int cfd = open(context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cfd < 0)
-        return kn_errf(err, KN_EUSAGE, "build context %s: %s", context, strerror(errno));
-    return kn_dockerignore_load(cfd, ".dockerignore", out, err);
-}
-
 static void print_text(const char *file, const kn_lint_result *r)
 {
     for (size_t i = 0; i < r->findings.len; i++) {
@@ -151,7 +127,7 @@ static int run(int argc, char **argv)
     }
     kn_dockerignore *ignore = NULL;
     int status = KN_EXIT_OK;
-    if (load_ignore(context, file, &ignore, &err) < 0) {
+    if (kn_cli_load_dockerignore(context, file, &ignore, &err) < 0) {
         status = kn_cli_report(&err);
         goto out;
     }

@@ -5,9 +5,13 @@
 #include "base/mem.h"
 #include "base/ref.h"
 #include "base/str.h"
+#include "frontend/dockerignore.h"
 #include "store/store.h"
 
 #include <stdarg.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,31 @@ struct kn_store *kn_cli_store_open(kn_err *err)
     kn_autofree char *path =
         kn_cli_store_dir ? kn_xstrdup(kn_cli_store_dir) : kn_store_default_path();
     return kn_store_open(path, err);
+}
+
+/* F-27: FILE.dockerignore next to the Dockerfile, else CONTEXT/.dockerignore. */
+int kn_cli_load_dockerignore(const char *context, const char *file, kn_dockerignore **out,
+                             kn_err *err)
+{
+    *out = NULL;
+    if (strcmp(file, "-") != 0) {
+        const char *slash = strrchr(file, '/');
+        kn_autofree char *dir =
+            slash ? kn_xstrndup(file, (size_t)(slash - file) + 1) : kn_xstrdup(".");
+        kn_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            kn_autobuf kn_buf name = KN_BUF_INIT;
+            kn_buf_addf(&name, "%s.dockerignore", slash ? slash + 1 : file);
+            if (kn_dockerignore_load(dfd, name.data, out, err) < 0)
+                return -1;
+            if (*out)
+                return 0;
+        }
+    }
+    kn_autoclose int cfd = open(context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cfd < 0)
+        return kn_errf(err, KN_EUSAGE, "build context %s: %s", context, strerror(errno));
+    return kn_dockerignore_load(cfd, ".dockerignore", out, err);
 }
 
 char *kn_cli_image_name(const char *name, kn_err *err)

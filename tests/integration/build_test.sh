@@ -147,6 +147,19 @@ assert len(layers) == 2, layers
 assert layers[1] == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", layers
 PY
 
+# .dockerignore (F-8, F-27): ignored paths do not exist for COPY; ! re-includes
+mkdir -p "$TMP/ig/logs" "$TMP/ig/src"
+echo a >"$TMP/ig/src/a.c" && echo s >"$TMP/ig/secret.key" && echo l >"$TMP/ig/logs/x.log" && echo k >"$TMP/ig/logs/keep.log"
+printf 'secret.key\nlogs\n!logs/keep.log\n' >"$TMP/ig/.dockerignore"
+printf 'FROM bb:local\nCOPY . /ctx/\nRUN find /ctx -type f | sort\n' >"$TMP/ig/Dockerfile"
+expect_status 0 "$KILN" build "$TMP/ig"
+expect_grep " /ctx/src/a.c" "$TMP/err" "kept file copied"
+expect_grep " /ctx/logs/keep.log" "$TMP/err" "re-included file copied"
+if grep -qE "/ctx/secret.key|/ctx/logs/x.log" "$TMP/err"; then fail "ignored files were copied"; else pass; fi
+printf 'FROM bb:local\nCOPY secret.key /\n' >"$TMP/ig/Dockerfile"
+expect_status 1 "$KILN" build "$TMP/ig"
+expect_grep '"/secret.key": not found' "$TMP/err" "an ignored source does not exist"
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"

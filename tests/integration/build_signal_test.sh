@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# kiln build leaves nothing behind (issue 6, point 6): after SIGINT, SIGTERM,
+# a Ctrl-C that reaches the whole process group, a signal as a RUN step
+# starts, a successful build and a failed one, no mount under the store,
+# no container process, no runtime process and no entry in the store's
+# tmp/ may remain, and `kiln store check` must pass. A signal gives exit
+# status 128 + its number (130, 143).
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
+busybox_root "$TMP/root"
+export KILN_STORE=$TMP/store
+"$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
+C=$TMP/ctx
+mkdir -p "$C"
+
+printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
+if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
+    echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
+    exit 77
+fi
+
+# A sleep no other test runs, so pgrep finds only this test's processes.
+# Whatever a failed case leaves (processes, by pid; mounts under this
+# test's store) is removed when the test ends.
+SECS=$((3000 + $$ % 997))
+clean_up() {
+    local pids
+    pids=$(pgrep -f "sleep $SECS")
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    awk -v s="$KILN_STORE" 'index($5, s) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+        while read -r m; do umount -l "$m"; done
+    rm -rf "$TMP"
+}
+trap clean_up EXIT
+
+# wait_for PATTERN FILE: until FILE has a line matching the extended regex
+# (a build's progress), at most 30 s; fails when it never comes.
+wait_for() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -qE -- "$1" "$2" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_exit PID: the status of the background kiln PID, which must exit
+# within 30 s of its signal (else it is killed and 255 returned).
+wait_exit() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -9 "$1"
+        wait "$1"
+        return 255
+    fi
+    wait "$1"
+}
+
+# nothing_left WHAT PID: nothing of kiln process PID's build remains.
+nothing_left() {
+    local what=$1 pid=$2 left
+    if grep -qF " $KILN_STORE" /proc/self/mountinfo; then
+        fail "$what: mounts left under the store: $(grep -F " $KILN_STORE" /proc/self/mountinfo | head -3)"
+    else pass; fi
+    left=$(pgrep -af "sleep $SECS")
+    [ -z "$left" ] && pass || fail "$what: container processes left: $left"
+    # the runtime's own processes carry the container ID kiln-PID-N
+    left=$(pgrep -af "kiln-$pid-")
+    [ -z "$left" ] && pass || fail "$what: runtime processes left: $left"
+    left=$(ls -A "$KILN_STORE/tmp" 2>/dev/null)
+    [ -z "$left" ] && pass || fail "$what: tmp/ holds: $left"
+    "$KILN" store check >"$TMP/check" 2>&1 && pass || fail "$what: store check: $(cat "$TMP/check")"
+}
+
+# interrupt WHAT SIGNAL TARGET WAIT_PATTERN WANT_STATUS WANT_MESSAGE: start
+# a build whose RUN prints "started" then sleeps, wait until its progress
+# matches WAIT_PATTERN, send SIGNAL to kiln (TARGET "pid") or to its
+# process group (TARGET "group", as a terminal's Ctrl-C does), and check
+# the exit status, the message and what is left.
+interrupt() {
+    local what=$1 sig=$2 target=$3 pattern=$4 want=$5 message=$6 pid st
+    printf 'FROM bb:local\nRUN echo started && sleep %s\n' "$SECS" >"$TMP/sleep.Dockerfile"
+    : >"$TMP/err"
+    if [ "$target" = group ]; then
+        setsid "$KILN" build --progress plain -f "$TMP/sleep.Dockerfile" "$C" 2>"$TMP/err" &
+    else
+        "$KILN" build --progress plain -f "$TMP/sleep.Dockerfile" "$C" 2>"$TMP/err" &
+    fi
+    pid=$!
+    if ! wait_for "$pattern" "$TMP/err"; then
+        fail "$what: the RUN step never got to '$pattern': $(cat "$TMP/err")"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid"
+        return
+    fi
+    if [ "$target" = group ]; then kill -"$sig" -- -"$pid"; else kill -"$sig" "$pid"; fi
+    wait_exit "$pid"
+    st=$?
+    [ "$st" -eq "$want" ] && pass || fail "$what: exit status $st, want $want: $(cat "$TMP/err")"
+    expect_grep "kiln: $message" "$TMP/err" "$what: message"
+    grep -qE '^#2 ERROR: ' "$TMP/err" && pass || fail "$what: no ERROR line for the RUN step: $(cat "$TMP/err")"
+    nothing_left "$what" "$pid"
+}
+
+running='^#2 [0-9]+\.[0-9]{3} started$' # the container's process is running
+interrupt "SIGINT" INT pid "$running" 130 interrupted
+interrupt "SIGTERM" TERM pid "$running" 143 terminated
+if command -v setsid >/dev/null; then
+    interrupt "SIGINT to the process group" INT group "$running" 130 interrupted
+else
+    echo "setsid not installed: the process-group case is skipped"
+fi
+# As the step starts: the signal lands while the snapshot is mounted or
+# the runtime is starting the container, wherever that is.
+interrupt "SIGINT as RUN starts" INT pid '^#2 \[stage-0 2/2\] RUN ' 130 interrupted
+
+# After success: a process the RUN step left in the background goes too.
+printf 'FROM bb:local\nRUN sleep %s & echo spawned\n' "$SECS" >"$TMP/ok.Dockerfile"
+"$KILN" build --progress plain -f "$TMP/ok.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+wait_exit "$pid"
+st=$?
+[ "$st" -eq 0 ] && pass || fail "successful build: exit status $st: $(cat "$TMP/err")"
+grep -qE '^#2 [0-9.]+ spawned$' "$TMP/err" && pass || fail "successful build: output: $(cat "$TMP/err")"
+nothing_left "successful build" "$pid"
+
+# After a failed step, also with a process left in the background.
+printf 'FROM bb:local\nRUN sleep %s & echo about to fail && exit 3\n' "$SECS" >"$TMP/fail.Dockerfile"
+"$KILN" build --progress plain -f "$TMP/fail.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+wait_exit "$pid"
+st=$?
+[ "$st" -eq 1 ] && pass || fail "failed build: exit status $st, want 1: $(cat "$TMP/err")"
+expect_grep "did not complete successfully: exit code: 3" "$TMP/err" "failed build: message"
+grep -qE '^#2 [0-9.]+ about to fail$' "$TMP/err" && pass || fail "failed build: output: $(cat "$TMP/err")"
+nothing_left "failed build" "$pid"
+finish
