@@ -9,6 +9,7 @@
 #include "frontend/graph.h"
 #include "frontend/instr.h"
 #include "solver/build.h"
+#include "solver/export.h"
 #include "store/store.h"
 
 #include "cli/progress.h"
@@ -27,6 +28,7 @@ const kn_cmd kn_cmd_build = {
     "build",
     "Build images from a Dockerfile",
     "Usage: kiln build [-f FILE] [-t NAME]... [--target STAGE]... [--build-arg K=V]...\n"
+    "                  [-o SPEC]...\n"
     "                  [--progress MODE] [-q] [--network host|none]\n"
     "                  [--runtime PATH] [CONTEXT]\n"
     "\n"
@@ -36,6 +38,10 @@ const kn_cmd kn_cmd_build = {
     "  -t, --tag NAME         name the image of the target given before it (or the\n"
     "                         only target); several allowed\n"
     "  --target STAGE         a stage to build; several build in one run\n"
+    "  -o, --output SPEC      also write the image of the target given before it:\n"
+    "                         type=docker|oci,dest=F.tar (- for stdout),\n"
+    "                         type=oci-layout,dest=DIR, type=local,dest=DIR (or just\n"
+    "                         DIR), type=image,name=NAME\n"
     "  --build-arg K=V        a build argument (K alone: from the environment)\n"
     "  --progress MODE        auto (default: tty on a terminal, else plain), plain\n"
     "                         (BuildKit-style lines), tty (a live view), json (one\n"
@@ -77,9 +83,11 @@ static void catch_signals(void)
 
 /* ---- targets and tags ---- */
 
+/* A -t name or an --output, for the target given just before it. */
 typedef struct tag {
-    long target; /* position in the --target list, -1 before any */
-    char *name;  /* normalised */
+    long target;          /* position in the --target list, -1 before any */
+    char *name;           /* -t: normalised; NULL for an --output */
+    kn_export_spec *spec; /* --output; NULL for a -t */
 } tag;
 
 static long find_stage(const kn_graph *g, const char *name)
@@ -132,8 +140,9 @@ static int do_build(const char *file, const char *context, const kn_strvec *targ
         names[i] = kn_xcalloc(n_tags + 1, sizeof(char *));
         for (size_t k = 0; k < n_tags; k++) {
             long t = tags[k].target < 0 ? 0 : tags[k].target;
-            if ((size_t)t == i)
-                names[i][outputs[i].n_names++] = tags[k].name;
+            const char *name = tags[k].spec ? tags[k].spec->name : tags[k].name;
+            if ((size_t)t == i && name)
+                names[i][outputs[i].n_names++] = name;
         }
         outputs[i].names = names[i];
     }
@@ -145,6 +154,13 @@ static int do_build(const char *file, const char *context, const kn_strvec *targ
         bo->ignore = ignore;
         if ((s = kn_cli_store_open(err)))
             rc = kn_build_run(s, bo, ids, err);
+    }
+    /* --output: by a name when the image has one, so archives carry it. */
+    for (size_t k = 0; rc == 0 && k < n_tags; k++) {
+        size_t t = tags[k].target < 0 ? 0 : (size_t)tags[k].target;
+        if (tags[k].spec && t < n)
+            rc = kn_export_run(s, outputs[t].n_names ? outputs[t].names[0] : ids[t].str,
+                               tags[k].spec, err);
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (quiet)
@@ -174,6 +190,7 @@ static int run(int argc, char **argv)
     static const struct option opts[] = {
         {"file", required_argument, NULL, 'f'},
         {"tag", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
         {"target", required_argument, NULL, 'T'},
         {"build-arg", required_argument, NULL, 'a'},
         {"progress", required_argument, NULL, 'P'},
@@ -194,7 +211,7 @@ static int run(int argc, char **argv)
     int c, status = KN_EXIT_OK;
     kn_autoerr kn_err err = KN_ERR_INIT;
     while (status == KN_EXIT_OK &&
-           (c = kn_cli_getopt(&kn_cmd_build, argc, argv, "+hf:t:q", opts, &help)) != -1) {
+           (c = kn_cli_getopt(&kn_cmd_build, argc, argv, "+hf:t:o:q", opts, &help)) != -1) {
         if (c == 'f') {
             file = optarg;
         } else if (c == 'T') {
@@ -205,7 +222,16 @@ static int run(int argc, char **argv)
                 status = kn_cli_report(&err);
                 break;
             }
-            tag t = {(long)targets.len - 1, name};
+            tag t = {(long)targets.len - 1, name, NULL};
+            kn_vec_push(&tags, t);
+        } else if (c == 'o') {
+            kn_export_spec *spec = kn_xcalloc(1, sizeof(*spec));
+            if (kn_export_parse(optarg, spec, &err) < 0) {
+                free(spec);
+                status = kn_cli_report(&err);
+                break;
+            }
+            tag t = {(long)targets.len - 1, NULL, spec};
             kn_vec_push(&tags, t);
         } else if (c == 'a') {
             if (strchr(optarg, '=')) {
@@ -267,8 +293,12 @@ static int run(int argc, char **argv)
             status = kn_cli_report(&err);
         }
     }
-    for (size_t i = 0; i < tags.len; i++)
+    for (size_t i = 0; i < tags.len; i++) {
         free(tags.items[i].name);
+        if (tags.items[i].spec)
+            kn_export_spec_free(tags.items[i].spec);
+        free(tags.items[i].spec);
+    }
     kn_vec_free(&tags);
     return status;
 }

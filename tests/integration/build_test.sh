@@ -160,6 +160,20 @@ printf 'FROM bb:local\nCOPY secret.key /\n' >"$TMP/ig/Dockerfile"
 expect_status 1 "$KILN" build "$TMP/ig"
 expect_grep '"/secret.key": not found' "$TMP/err" "an ignored source does not exist"
 
+# --output: docker and OCI archives, an OCI layout, the files, an extra name
+printf 'FROM bb:local\nRUN echo exported > /e\n' >"$TMP/o.Dockerfile"
+expect_status 0 "$KILN" build -f "$TMP/o.Dockerfile" -t exp:1 -o type=docker,dest="$TMP/o-docker.tar" \
+    -o type=oci,dest="$TMP/o-oci.tar" -o type=oci-layout,dest="$TMP/o-layout" \
+    -o type=local,dest="$TMP/o-local" -o type=image,name=exp:2 "$C"
+expect_status 0 tar -xOf "$TMP/o-docker.tar" manifest.json
+expect_grep '"RepoTags":["exp:1"]' "$TMP/out" "docker archive names the image"
+expect_status 0 "$KILN" --store "$TMP/o-store" load -i "$TMP/o-oci.tar"
+expect_grep "Loaded image: exp:1" "$TMP/out" "oci archive loads"
+[ -f "$TMP/o-layout/oci-layout" ] && [ -f "$TMP/o-layout/index.json" ] && pass || fail "no OCI layout written"
+[ "$(cat "$TMP/o-local/e" 2>/dev/null)" = exported ] && [ -x "$TMP/o-local/bin/busybox" ] && pass || fail "local export lacks files"
+expect_status 0 "$KILN" inspect exp:2
+expect_status 2 "$KILN" build -o type=nope,dest=x -f "$TMP/o.Dockerfile" "$C"
+
 # SOURCE_DATE_EPOCH (C-19): times fixed, so two builds give the same image
 printf 'FROM bb:local\nRUN echo same > /f && mkdir -p /d\nCOPY hello.txt /d/\n' >"$TMP/sde.Dockerfile"
 expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/sde.Dockerfile" "$C"
