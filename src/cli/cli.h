@@ -48,6 +48,11 @@ struct kn_store *kn_cli_store_open(kn_err *err);
  * a digest is refused. Returns a new string or NULL with err (KN_EINPUT). */
 char *kn_cli_image_name(const char *name, kn_err *err);
 
+struct kn_strvec;
+/* Adds a --build-arg value: "K=V" as given; "K" alone takes K from the
+ * environment (docker's rule) and is dropped when K is not set there. */
+void kn_cli_push_build_arg(struct kn_strvec *args, const char *value);
+
 struct kn_dockerignore;
 /* SEMANTICS F-27: FILE.dockerignore next to the Dockerfile, else
  * CONTEXT/.dockerignore; *out is NULL when there is neither. */

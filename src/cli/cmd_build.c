@@ -234,13 +234,7 @@ static int run(int argc, char **argv)
             tag t = {(long)targets.len - 1, NULL, spec};
             kn_vec_push(&tags, t);
         } else if (c == 'a') {
-            if (strchr(optarg, '=')) {
-                kn_strvec_push(&build_args, optarg);
-            } else if (getenv(optarg)) {
-                kn_buf b = KN_BUF_INIT;
-                kn_buf_addf(&b, "%s=%s", optarg, getenv(optarg));
-                kn_strvec_push_owned(&build_args, kn_buf_release(&b));
-            }
+            kn_cli_push_build_arg(&build_args, optarg);
         } else if (c == 'P') {
             mode_name = optarg;
         } else if (c == 'q') {

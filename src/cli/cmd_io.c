@@ -156,29 +156,6 @@ static int run_load(int argc, char **argv)
     return KN_EXIT_OK;
 }
 
-/* Writes the archive next to FILE and renames it over FILE when complete,
- * so a failed or killed save never leaves a truncated FILE behind. */
-static int save_to_file(kn_store *s, const char *path, const char *const *refs, size_t n,
-                        kn_archive_format format, kn_err *err)
-{
-    kn_autobuf kn_buf tmp = KN_BUF_INIT;
-    kn_buf_addf(&tmp, "%s.kiln-%ld.tmp", path, (long)getpid());
-    kn_autoclose int fd =
-        open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return kn_errf(err, errno, "create %s", tmp.data);
-    if (kn_archive_save(s, refs, n, format, fd, err) < 0) {
-        unlink(tmp.data);
-        return -1;
-    }
-    if (fsync(fd) < 0 || rename(tmp.data, path) < 0) {
-        kn_errf(err, errno, "write %s", path);
-        unlink(tmp.data);
-        return -1;
-    }
-    return 0;
-}
-
 static int run_save(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -223,8 +200,7 @@ static int run_save(int argc, char **argv)
         return kn_cli_report(&err);
     const char *const *refs = (const char *const *)argv + optind;
     size_t n = (size_t)(argc - optind);
-    int rc = output ? save_to_file(s, output, refs, n, format, &err)
-                    : kn_archive_save(s, refs, n, format, STDOUT_FILENO, &err);
+    int rc = kn_archive_save_file(s, refs, n, format, output ? output : "-", &err);
     if (rc < 0)
         return kn_cli_report(&err);
     return KN_EXIT_OK;

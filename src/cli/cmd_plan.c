@@ -159,13 +159,7 @@ static int run(int argc, char **argv)
             kn_strvec_push(&targets, optarg);
             break;
         case 'a':
-            if (strchr(optarg, '=')) {
-                kn_strvec_push(&build_args, optarg);
-            } else if (getenv(optarg)) { /* docker's `--build-arg K`: K from the environment */
-                kn_buf b = KN_BUF_INIT;
-                kn_buf_addf(&b, "%s=%s", optarg, getenv(optarg));
-                kn_strvec_push_owned(&build_args, kn_buf_release(&b));
-            }
+            kn_cli_push_build_arg(&build_args, optarg);
             break;
         case 'c':
             kn_strvec_push(&contexts, optarg);

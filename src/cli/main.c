@@ -5,6 +5,7 @@
 #include "base/mem.h"
 #include "base/ref.h"
 #include "base/str.h"
+#include "base/vec.h"
 #include "frontend/dockerignore.h"
 #include "store/store.h"
 
@@ -54,6 +55,17 @@ int kn_cli_load_dockerignore(const char *context, const char *file, kn_dockerign
     if (cfd < 0)
         return kn_errf(err, KN_EUSAGE, "build context %s: %s", context, strerror(errno));
     return kn_dockerignore_load(cfd, ".dockerignore", out, err);
+}
+
+void kn_cli_push_build_arg(kn_strvec *args, const char *value)
+{
+    if (strchr(value, '=')) {
+        kn_strvec_push(args, value);
+    } else if (getenv(value)) {
+        kn_buf b = KN_BUF_INIT;
+        kn_buf_addf(&b, "%s=%s", value, getenv(value));
+        kn_strvec_push_owned(args, kn_buf_release(&b));
+    }
 }
 
 char *kn_cli_image_name(const char *name, kn_err *err)

@@ -918,6 +918,29 @@ int kn_archive_save(kn_store *s, const char *const *refs, size_t n_refs, kn_arch
     return rc;
 }
 
+int kn_archive_save_file(kn_store *s, const char *const *refs, size_t n_refs,
+                         kn_archive_format format, const char *path, kn_err *err)
+{
+    if (!strcmp(path, "-"))
+        return kn_archive_save(s, refs, n_refs, format, STDOUT_FILENO, err);
+    kn_autobuf kn_buf tmp = KN_BUF_INIT;
+    kn_buf_addf(&tmp, "%s.kiln-%ld.tmp", path, (long)getpid());
+    kn_autoclose int fd =
+        open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return kn_errf(err, errno, "create %s", tmp.data);
+    if (kn_archive_save(s, refs, n_refs, format, fd, err) < 0) {
+        unlink(tmp.data);
+        return -1;
+    }
+    if (fsync(fd) < 0 || rename(tmp.data, path) < 0) {
+        kn_errf(err, errno, "write %s", path);
+        unlink(tmp.data);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- import ---- */
 
 static int write_compressed(void *ctx, const void *data, size_t len, kn_err *err)

@@ -44,6 +44,12 @@ typedef enum kn_archive_format {
 int kn_archive_save(kn_store *s, const char *const *refs, size_t n_refs, kn_archive_format format,
                     int out_fd, kn_err *err);
 
+/* kn_archive_save into the file `path`, written beside it and renamed over
+ * it when complete, so a failed or killed save leaves no truncated file;
+ * "-" writes standard output. */
+int kn_archive_save_file(kn_store *s, const char *const *refs, size_t n_refs,
+                         kn_archive_format format, const char *path, kn_err *err);
+
 /* Imports a root filesystem as a one-layer image: `fd` is a directory
  * (is_dir) or a tar stream, plain, gzip or zstd. `cfg` (borrowed, changed:
  * the layer and its history are appended) is the config to give it; `comment`

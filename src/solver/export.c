@@ -88,28 +88,6 @@ int kn_export_parse(const char *value, kn_export_spec *out, kn_err *err)
     return 0;
 }
 
-/* An archive written beside dest and renamed over it when complete. */
-static int export_archive(kn_store *s, const char *ref, kn_archive_format format, const char *dest,
-                          kn_err *err)
-{
-    if (!strcmp(dest, "-"))
-        return kn_archive_save(s, &ref, 1, format, STDOUT_FILENO, err);
-    kn_autobuf kn_buf tmp = KN_BUF_INIT;
-    kn_buf_addf(&tmp, "%s.kiln-%ld.tmp", dest, (long)getpid());
-    kn_autoclose int fd =
-        open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return kn_errf(err, errno, "create %s", tmp.data);
-    if (kn_archive_save(s, &ref, 1, format, fd, err) < 0 || fsync(fd) < 0 ||
-        rename(tmp.data, dest) < 0) {
-        if (!err->code)
-            kn_errf(err, errno, "write %s", dest);
-        unlink(tmp.data);
-        return -1;
-    }
-    return 0;
-}
-
 static ssize_t read_fd(void *ctx, void *buf, size_t len, kn_err *err)
 {
     ssize_t n = read(*(int *)ctx, buf, len);
@@ -185,10 +163,10 @@ int kn_export_run(kn_store *s, const char *ref, const kn_export_spec *spec, kn_e
     case KN_EXPORT_IMAGE:
         return 0;
     case KN_EXPORT_DOCKER:
-        rc = export_archive(s, ref, KN_ARCHIVE_DOCKER, spec->dest, err);
+        rc = kn_archive_save_file(s, &ref, 1, KN_ARCHIVE_DOCKER, spec->dest, err);
         break;
     case KN_EXPORT_OCI:
-        rc = export_archive(s, ref, KN_ARCHIVE_OCI, spec->dest, err);
+        rc = kn_archive_save_file(s, &ref, 1, KN_ARCHIVE_OCI, spec->dest, err);
         break;
     case KN_EXPORT_OCI_LAYOUT:
         rc = export_layout(s, ref, spec->dest, err);

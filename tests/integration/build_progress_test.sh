@@ -4,18 +4,7 @@
 # finished steps collapsed, quiet nothing but a failing step's output; auto
 # is plain off a terminal and tty on one; no mode truncates step output.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
-busybox_root "$TMP/root"
-export KILN_STORE=$TMP/store
-"$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
-C=$TMP/ctx
-mkdir -p "$C"
-
-printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
-if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
-    echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
-    exit 77
-fi
+build_setup
 
 cat >"$C/Dockerfile" <<'DF'
 FROM bb:local AS base

@@ -6,18 +6,7 @@
 # tmp/ may remain, and `kiln store check` must pass. A signal gives exit
 # status 128 + its number (130, 143).
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
-busybox_root "$TMP/root"
-export KILN_STORE=$TMP/store
-"$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
-C=$TMP/ctx
-mkdir -p "$C"
-
-printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
-if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
-    echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
-    exit 77
-fi
+build_setup
 
 # A sleep no other test runs, so pgrep finds only this test's processes.
 # Whatever a failed case leaves (processes, by pid; mounts under this

@@ -4,22 +4,11 @@
 # through later RUN steps, config and history through inspect, failures'
 # exit status and messages, and that nothing is left mounted or in tmp/.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
-busybox_root "$TMP/root"
-export KILN_STORE=$TMP/store
-"$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
-C=$TMP/ctx
+build_setup
 mkdir -p "$C/dir/sub"
 echo hello >"$C/hello.txt"
 echo deep >"$C/dir/sub/f"
 echo 'app:x:1000:1000::/home/app:/bin/sh' >"$C/passwd.add"
-
-# probe: can this machine run a container at all?
-printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
-if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
-    echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
-    exit 77
-fi
 
 cat >"$C/Dockerfile" <<'DF'
 FROM bb:local AS base

@@ -50,3 +50,20 @@ store_state() {
     "$KILN" --store "$1" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//'
     (cd "$1" && find blobs layers index.json -printf '%p %s\n' 2>/dev/null | sort)
 }
+
+# build_setup: for build tests: root needed; a store in $KILN_STORE with
+# bb:local imported from a busybox root; an empty context in $C; exits 77
+# (skipped) when this machine cannot run a container.
+build_setup() {
+    [ "$(id -u)" -eq 0 ] || { echo "skipped: building needs root"; exit 77; }
+    busybox_root "$TMP/root"
+    export KILN_STORE=$TMP/store
+    "$KILN" import "$TMP/root" bb:local >/dev/null || { fail "import"; finish; exit 1; }
+    C=$TMP/ctx
+    mkdir -p "$C"
+    printf 'FROM bb:local\nRUN true\n' >"$TMP/probe.Dockerfile"
+    if ! "$KILN" build -q -f "$TMP/probe.Dockerfile" "$C" >"$TMP/out" 2>&1; then
+        echo "skipped: no usable OCI runtime: $(tail -1 "$TMP/out")"
+        exit 77
+    fi
+}
