@@ -61,7 +61,8 @@ static int glob_walk(int dirfd, const char *at, char **comps, size_t i, size_t n
     kn_strvec names = KN_STRVEC_INIT;
     if (kn_dir_names(dirfd, &names, err) < 0)
         return -1;
-    qsort(names.items, names.len, sizeof(char *), compare_strings);
+    if (names.len)
+        qsort(names.items, names.len, sizeof(char *), compare_strings);
     int rc = 0;
     for (size_t k = 0; k < names.len && rc == 0; k++) {
         if (fnmatch(comps[i], names.items[k], FNM_PATHNAME) != 0)
@@ -157,7 +158,8 @@ static int copy_children(int sfd, int dfd, const char *shown, const kn_copy_opts
 {
     kn_strvec names = KN_STRVEC_INIT;
     int rc = kn_dir_names(sfd, &names, err);
-    qsort(names.items, names.len, sizeof(char *), compare_strings);
+    if (names.len)
+        qsort(names.items, names.len, sizeof(char *), compare_strings);
     for (size_t i = 0; i < names.len && rc == 0; i++) {
         kn_autofree char *sub = kn_path_join(shown, names.items[i]);
         if (excluded(o, sub)) {
