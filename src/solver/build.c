@@ -442,7 +442,7 @@ static char *abs_in_workdir(stage_state *st, const char *path)
     const char *wd = config_string(st->cfg, "WorkingDir");
     kn_autofree char *joined =
         path[0] == '/' ? kn_xstrdup(path) : kn_path_join(wd && *wd ? wd : "/", path);
-    return kn_path_clean(joined[0] == '/' ? joined : joined);
+    return kn_path_clean(joined);
 }
 
 static int do_workdir(build *b, stage_state *st, const kn_instr *in, char escape, kn_err *err)
@@ -548,23 +548,24 @@ static bool is_ignored(void *ctx, const char *path)
 }
 
 /* The root a COPY --from reads: a stage's or an image's filesystem. */
-static int mount_source(build *b, const kn_instr *in, kn_snapshot **snap, stage_state *tmp,
-                        kn_err *err)
+static int mount_source(build *b, size_t st_index, const kn_instr *in, kn_snapshot **snap,
+                        stage_state *tmp, kn_err *err)
 {
-    const char *from = in->copy.from;
+    /* The graph already resolved --from (G-11): a stage, else an image. */
+    const kn_graph_stage *gs = &b->g->stages.items[st_index];
     long stage = -1;
-    for (size_t i = 0; i < b->g->stages.len; i++) {
-        const kn_graph_stage *gs = &b->g->stages.items[i];
-        kn_autofree char *idx = NULL;
-        kn_buf ib = KN_BUF_INIT;
-        kn_buf_addf(&ib, "%zu", i);
-        idx = kn_buf_release(&ib);
-        if ((gs->has_name && !strcasecmp(gs->name, from)) || !strcmp(idx, from))
-            stage = (long)i;
+    const char *image = in->copy.from;
+    for (size_t i = 0; i < gs->edges.len; i++) {
+        const kn_graph_edge *e = &gs->edges.items[i];
+        if (e->instr == in && e->kind == KN_GRAPH_EDGE_COPY) {
+            stage = e->stage;
+            if (e->image)
+                image = e->image;
+        }
     }
     if (stage >= 0)
         return mount_stage(b, &b->states[stage].layers, snap, err);
-    if (start_from_image(b, tmp, from, err) < 0)
+    if (start_from_image(b, tmp, image, err) < 0)
         return -1;
     return mount_stage(b, &tmp->layers, snap, err);
 }
@@ -626,7 +627,7 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
     kn_autoclose int src_fd = -1;
     if (rc == 0 && in->copy.from) {
         o.keep_owner = true;
-        rc = mount_source(b, in, &src_snap, &tmp, err);
+        rc = mount_source(b, (size_t)(st - b->states), in, &src_snap, &tmp, err);
         if (rc == 0 && (src_fd = open_dir_path(src_snap->merged, err)) < 0)
             rc = -1;
         srcroot = src_fd;

@@ -135,7 +135,8 @@ static int extract_into(kn_store *s, int dirfd, int blob_fd, kn_comp comp, const
     kn_extract_opts opts = {.as_root = geteuid() == 0};
     kn_digest got;
     uint64_t plain_size;
-    int rc = kn_extract_tar(dirfd, read_decomp, d, &opts, NULL, err);
+    kn_extract_stats stats = {0};
+    int rc = kn_extract_tar(dirfd, read_decomp, d, &opts, &stats, err);
     if (rc == 0)
         rc = kn_decomp_finish(d, &got, &plain_size, err);
     kn_decomp_free(d);
@@ -145,7 +146,10 @@ static int extract_into(kn_store *s, int dirfd, int blob_fd, kn_comp comp, const
     if (!kn_digest_eq(&got, diff_id))
         return kn_errf(err, KN_ECORRUPT, "content has digest %s, but the image config lists %s",
                        got.str, diff_id->str);
-    return kn_tree_size(dirfd, size, err);
+    /* The bytes the extractor wrote: no second walk over the new tree (an
+     * entry a later one replaces counts twice; the size is for display). */
+    *size = stats.n_bytes;
+    return 0;
 }
 
 int kn_layer_set_extract(kn_layer_set *ls, const kn_digest *diff_id, int blob_fd, kn_comp comp,
