@@ -120,6 +120,12 @@ int kn_meta_open(kn_store *s, kn_err *err)
     return kn_meta_exec(s, "COMMIT", err);
 }
 
+int kn_store_defer_sync(kn_store *s, bool is_deferred, kn_err *err)
+{
+    return kn_meta_exec(s, is_deferred ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                        err);
+}
+
 int kn_meta_blob_recorded(kn_store *s, const kn_digest *digest, bool *is_recorded, kn_err *err)
 {
     kn_autostmt sqlite3_stmt *st = kn_meta_prepare(s, "SELECT 1 FROM blobs WHERE digest = ?", err);

@@ -56,6 +56,14 @@ void kn_store_close(kn_store *s);
 #define kn_autostore __attribute__((cleanup(kn_store_closep)))
 void kn_store_closep(kn_store **s);
 
+/* With `is_deferred`, commits stop waiting for the disk (SQLite's
+ * synchronous=NORMAL in WAL mode) until it is turned off again; the next
+ * commit then makes them all durable at once. Files are still synced before
+ * their records, so a power loss can only drop recent records, never leave
+ * one for missing data. A build defers the records of its steps' layers and
+ * makes them durable with its images. */
+int kn_store_defer_sync(kn_store *s, bool is_deferred, kn_err *err);
+
 /* A new unique name for a file or directory in s->workfd. Caller frees. */
 char *kn_store_work_name(kn_store *s, const char *prefix);
 
