@@ -14,6 +14,7 @@
 
 #include "cli/progress.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,9 +29,9 @@ const kn_cmd kn_cmd_build = {
     "build",
     "Build images from a Dockerfile",
     "Usage: kiln build [-f FILE] [-t NAME]... [--target STAGE]... [--build-arg K=V]...\n"
-    "                  [-o SPEC]...\n"
+    "                  [--build-context NAME=SRC]... [-o SPEC]...\n"
     "                  [--progress MODE] [-q] [--network host|none]\n"
-    "                  [--runtime PATH] [CONTEXT]\n"
+    "                  [--runtime PATH] [--jobs N] [--no-cache] [CONTEXT]\n"
     "\n"
     "Build the target stages (default: the last stage) and what they need, each\n"
     "stage once, and record the results in the store.\n"
@@ -43,12 +44,19 @@ const kn_cmd kn_cmd_build = {
     "                         type=oci-layout,dest=DIR, type=local,dest=DIR (or just\n"
     "                         DIR), type=image,name=NAME\n"
     "  --build-arg K=V        a build argument (K alone: from the environment)\n"
+    "  --build-context NAME=SRC  replace the stage or image NAME everywhere with SRC:\n"
+    "                         docker-image://REF (in the store), target:STAGE, or a\n"
+    "                         local directory (with its own .dockerignore)\n"
     "  --progress MODE        auto (default: tty on a terminal, else plain), plain\n"
     "                         (BuildKit-style lines), tty (a live view), json (one\n"
     "                         event per line) or quiet (only a failing step's output)\n"
     "  -q, --quiet            print only the image IDs\n"
     "  --network MODE         host (default) or none for every RUN\n"
     "  --runtime PATH         the OCI runtime (default: crun, else runc)\n"
+    "  --jobs N               stages built side by side (default: the number of\n"
+    "                         CPUs); a failing step cancels the others\n"
+    "  --no-cache             run every step (kiln has no build cache yet, so\n"
+    "                         every step runs anyway)\n"
     "  --store DIR            the store\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -102,8 +110,9 @@ static long find_stage(const kn_graph *g, const char *name)
  * bo's events go to) and frees it when the build ends, so its last lines
  * come before the results. */
 static int do_build(const char *file, const char *context, const kn_strvec *targets,
-                    const kn_strvec *build_args, tag *tags, size_t n_tags, kn_build_opts *bo,
-                    kn_progress *progress, bool quiet, kn_err *err)
+                    const kn_strvec *build_args, const kn_strvec *contexts, tag *tags,
+                    size_t n_tags, kn_build_opts *bo, kn_progress *progress, bool quiet,
+                    kn_err *err)
 {
     int rc = -1;
     kn_df *df = kn_df_parse_file(file, err);
@@ -124,8 +133,13 @@ static int do_build(const char *file, const char *context, const kn_strvec *targ
         kn_errf(err, KN_EUSAGE, "build context %s: not a directory", context);
         goto out;
     }
-    kn_graph_opts go = {(const char *const *)build_args->items, build_args->len, NULL, 0,
-                        (const char *const *)targets->items,    targets->len,    NULL};
+    kn_graph_opts go = {(const char *const *)build_args->items,
+                        build_args->len,
+                        (const char *const *)contexts->items,
+                        contexts->len,
+                        (const char *const *)targets->items,
+                        targets->len,
+                        NULL};
     if (!(g = kn_graph_build(d, &go, err)))
         goto out;
     for (size_t i = 0; i < g->warnings.len; i++)
@@ -193,11 +207,13 @@ static int run(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"target", required_argument, NULL, 'T'},
         {"build-arg", required_argument, NULL, 'a'},
+        {"build-context", required_argument, NULL, 'c'},
         {"progress", required_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},
         {"network", required_argument, NULL, 'n'},
         {"runtime", required_argument, NULL, 'r'},
         {"no-cache", no_argument, NULL, 'N'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         KN_CLI_STORE_OPTION,
         {NULL, 0, NULL, 0},
@@ -206,6 +222,7 @@ static int run(int argc, char **argv)
     const char *file = NULL, *mode_name = "auto";
     kn_autostrvec kn_strvec targets = KN_STRVEC_INIT;
     kn_autostrvec kn_strvec build_args = KN_STRVEC_INIT;
+    kn_autostrvec kn_strvec contexts = KN_STRVEC_INIT;
     KN_VEC(tag) tags = {0};
     kn_build_opts bo = {0};
     int c, status = KN_EXIT_OK;
@@ -233,6 +250,8 @@ static int run(int argc, char **argv)
             }
             tag t = {(long)targets.len - 1, NULL, spec};
             kn_vec_push(&tags, t);
+        } else if (c == 'c') {
+            kn_strvec_push(&contexts, optarg);
         } else if (c == 'a') {
             kn_cli_push_build_arg(&build_args, optarg);
         } else if (c == 'P') {
@@ -246,6 +265,14 @@ static int run(int argc, char **argv)
             bo.network_none = !strcmp(optarg, "none");
         } else if (c == 'r') {
             bo.runtime = optarg;
+        } else if (c == 'j') {
+            char *end = NULL;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || errno || n == 0 || n > 1024)
+                status =
+                    kn_cli_usage_error("build", "--jobs %s: give a number from 1 to 1024", optarg);
+            bo.jobs = (size_t)n;
         } else if (c == 'S') {
             kn_cli_store_dir = optarg;
         } else if (c == 'N') {
@@ -277,8 +304,8 @@ static int run(int argc, char **argv)
         bo.event = kn_progress_event;
         bo.event_ctx = p;
         catch_signals();
-        int rc = do_build(file, context, &targets, &build_args, tags.items, tags.len, &bo, p, quiet,
-                          &err);
+        int rc = do_build(file, context, &targets, &build_args, &contexts, tags.items, tags.len,
+                          &bo, p, quiet, &err);
         if (rc < 0 && interrupted) {
             /* The build has cleaned up after itself; the signal decides the status. */
             fprintf(stderr, "kiln: %s\n", interrupted == SIGINT ? "interrupted" : "terminated");

@@ -29,7 +29,10 @@ int kn_progress_parse_mode(const char *name, bool is_terminal, kn_progress_mode 
 /* A renderer writing to out (borrowed; it must outlive the renderer). */
 kn_progress *kn_progress_new(kn_progress_mode mode, FILE *out);
 
-/* Renders one event; ctx is the kn_progress (a kn_build_event_fn). */
+/* Renders one event; ctx is the kn_progress (a kn_build_event_fn). Steps
+ * may run at the same time, their events interleaved; an event for a step
+ * that has not started or has already ended is ignored. Holds no lock:
+ * callers on several threads serialise their calls. */
 void kn_progress_event(void *ctx, const kn_build_event *ev);
 
 /* A warning about the Dockerfile or the build (one line, no newline). */
@@ -39,8 +42,9 @@ void kn_progress_warning(kn_progress *p, const char *msg);
  * "naming to NAME done"; json: {"event":"image","id":...,"names":[...]}). */
 void kn_progress_image(kn_progress *p, const char *id, const char *const *names, size_t n_names);
 
-/* Writes what is still pending (the tty view's last frame, a partial
- * output line) and frees the renderer. NULL is allowed. */
+/* Writes what is still pending (the tty view's last frame, partial output
+ * lines; in tty, steps that never ended show as canceled) and frees the
+ * renderer. NULL is allowed. */
 void kn_progress_free(kn_progress *p);
 
 #endif

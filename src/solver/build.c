@@ -1,11 +1,14 @@
 #include "solver/build.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "frontend/dockerignore.h"
 #include "frontend/expand.h"
 #include "frontend/instr.h"
+#include "image/archive.h"
 #include "image/config.h"
 #include "image/manifest.h"
 #include "worker/copy.h"
@@ -42,14 +46,39 @@ typedef struct stage_state {
     kn_strvec arg_defaults; /* default text per args[i] ("" when none) */
     bool is_cmd_set;        /* CMD given in this stage (C-6) */
     kn_strvec triggers;     /* the base image's ONBUILD triggers, run after FROM (G-24) */
-    bool is_built;
 } stage_state;
 
+/* Shared by the workers that build stages side by side. One lock guards all
+ * they share (the store's connection, the stage states, the event sink, the
+ * counters): a worker holds it except while its container runs, which is
+ * where a build spends its time, so independent stages' RUN steps overlap and
+ * nothing else needs locking of its own. */
+typedef enum stage_status { STAGE_UNNEEDED, STAGE_WAITING, STAGE_RUNNING, STAGE_DONE } stage_status;
+
+typedef struct sched {
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* a stage finished or a worker left */
+    stage_status *status;   /* per graph stage */
+    size_t *order;          /* the needed stages, dependencies first (what one worker runs) */
+    size_t n_order;
+    size_t n_workers; /* still running */
+    int last_step;
+    volatile sig_atomic_t stop; /* a step failed or the build was cancelled */
+    bool is_failed;
+    kn_err err; /* the first failure */
+} sched;
+
+/* The build, as one worker sees it: everything but the step being run is
+ * shared (read-only, or guarded by sched.lock). */
 typedef struct build {
+    sched *sch;
     kn_store *s;
     const kn_build_opts *o;
     const kn_graph *g;
     stage_state *states; /* one per graph stage */
+    /* per --build-context: a local directory's fd and .dockerignore, else -1 and NULL */
+    int *context_fds;
+    kn_dockerignore **context_ignores;
     kn_strvec build_args;
     char *runtime;
     int64_t now;
@@ -88,9 +117,13 @@ static void emit(build *b, kn_build_event_kind kind, const char *data, size_t le
     b->o->event(b->o->event_ctx, &ev);
 }
 
+/* Called while the container runs, without the lock. */
 static void on_output(void *ctx, const char *data, size_t len)
 {
-    emit(ctx, KN_BUILD_STEP_OUTPUT, data, len, 0, NULL);
+    build *b = ctx;
+    pthread_mutex_lock(&b->sch->lock);
+    emit(b, KN_BUILD_STEP_OUTPUT, data, len, 0, NULL);
+    pthread_mutex_unlock(&b->sch->lock);
 }
 
 static double now_seconds(void)
@@ -209,33 +242,72 @@ static void start_scratch(stage_state *st, const char *platform)
     kn_config_set_string(st->cfg, "WorkingDir", "/"); /* C-2 */
 }
 
+/* C-3, A-9: the earlier stage's config, env and declared args. */
+static void start_from_stage(stage_state *st, const stage_state *from)
+{
+    st->cfg = json_deep_copy(from->cfg);
+    json_object_del(config_obj(st->cfg), "OnBuild");
+    copy_layers(&st->layers, from->layers.items, from->layers.len);
+    for (size_t k = 0; k < from->env.len; k++)
+        kn_strvec_push(&st->env, from->env.items[k]);
+    for (size_t k = 0; k < from->args.len; k++) {
+        kn_strvec_push(&st->args, from->args.items[k]);
+        kn_strvec_push(&st->arg_defaults, from->arg_defaults.items[k]);
+    }
+}
+
+static int unsupported_context(const kn_graph_context *c, kn_err *err)
+{
+    return kn_errf(err, KN_EINPUT,
+                   "build context %s=%s: only docker-image://, target: and local directories are "
+                   "supported (`kiln load` the image, then use docker-image://)",
+                   c->name, c->source);
+}
+
+/* A local directory as a base (G-16: its files, no config): imported as a
+ * one-layer image without a name (`kiln prune` removes it later). */
+static int start_from_dir(build *b, stage_state *st, const kn_graph_stage *gs, long ctx,
+                          kn_err *err)
+{
+    start_scratch(st, gs->platform);
+    kn_digest id;
+    kn_autofree char *comment = NULL;
+    kn_buf c = KN_BUF_INIT;
+    kn_buf_addf(&c, "build context %s", b->g->contexts.items[ctx].name);
+    comment = kn_buf_release(&c);
+    int rc = kn_image_import(b->s, b->context_fds[ctx], true, comment, st->cfg, NULL, 0, &id, err);
+    json_decref(st->cfg);
+    st->cfg = NULL;
+    return rc < 0 ? -1 : start_from_image(b, st, id.str, err);
+}
+
 static int start_stage(build *b, size_t i, kn_err *err)
 {
     const kn_graph_stage *gs = &b->g->stages.items[i];
     stage_state *st = &b->states[i];
+    const kn_graph_context *ctx =
+        gs->base_kind == KN_GRAPH_BASE_CONTEXT ? &b->g->contexts.items[gs->context] : NULL;
     if (gs->base_kind == KN_GRAPH_BASE_STAGE) {
-        /* C-3, A-9: the earlier stage's config, env and declared args. */
-        stage_state *from = &b->states[gs->base_stage];
-        st->cfg = json_deep_copy(from->cfg);
-        json_object_del(config_obj(st->cfg), "OnBuild");
-        copy_layers(&st->layers, from->layers.items, from->layers.len);
-        for (size_t k = 0; k < from->env.len; k++)
-            kn_strvec_push(&st->env, from->env.items[k]);
-        for (size_t k = 0; k < from->args.len; k++) {
-            kn_strvec_push(&st->args, from->args.items[k]);
-            kn_strvec_push(&st->arg_defaults, from->arg_defaults.items[k]);
-        }
+        start_from_stage(st, &b->states[gs->base_stage]);
         return 0;
     }
-    if (gs->base_kind == KN_GRAPH_BASE_IMAGE) {
-        if (start_from_image(b, st, gs->base_full, err) < 0)
-            return -1;
-    } else if (gs->base_kind == KN_GRAPH_BASE_SCRATCH) {
-        start_scratch(st, gs->platform);
-    } else {
-        return kn_errf(err, KN_EINPUT, "stage %s: named contexts as bases are not built yet",
-                       gs->name);
+    if (ctx && ctx->kind == KN_GRAPH_CONTEXT_TARGET) {
+        start_from_stage(st, &b->states[ctx->stage]);
+        return 0;
     }
+    int rc = 0;
+    if (gs->base_kind == KN_GRAPH_BASE_IMAGE)
+        rc = start_from_image(b, st, gs->base_full, err);
+    else if (gs->base_kind == KN_GRAPH_BASE_SCRATCH)
+        start_scratch(st, gs->platform);
+    else if (ctx->kind == KN_GRAPH_CONTEXT_IMAGE)
+        rc = start_from_image(b, st, ctx->image, err);
+    else if (ctx->kind == KN_GRAPH_CONTEXT_LOCAL)
+        rc = start_from_dir(b, st, gs, gs->context, err);
+    else
+        rc = unsupported_context(ctx, err);
+    if (rc < 0)
+        return -1;
     /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
     if (!kn_config_get_env(st->cfg, "PATH"))
         kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH);
@@ -375,6 +447,45 @@ static char *run_work_dir(build *b, kn_err *err)
     return kn_buf_release(&p);
 }
 
+/* A build arg by name in any case, the lowercase spelling first. */
+static const char *proxy_arg(const build *b, const char *upper, const char *lower)
+{
+    const char *v = build_arg(b, lower);
+    if (v)
+        return v;
+    size_t n = strlen(upper);
+    const char *found = NULL;
+    for (size_t i = 0; i < b->build_args.len; i++) {
+        const char *e = b->build_args.items[i];
+        if (!strncasecmp(e, upper, n) && (e[n] == '=' || e[n] == '\0'))
+            found = e[n] == '=' ? e + n + 1 : "";
+    }
+    return found;
+}
+
+/* I-23: the stage env, then the proxy build args (A-12) in both cases,
+ * which reach RUN without an ARG and never the config or history. */
+static void run_env(const build *b, const stage_state *st, kn_strvec *env)
+{
+    static const char *const proxies[][2] = {{"HTTP_PROXY", "http_proxy"},
+                                             {"HTTPS_PROXY", "https_proxy"},
+                                             {"FTP_PROXY", "ftp_proxy"},
+                                             {"NO_PROXY", "no_proxy"},
+                                             {"ALL_PROXY", "all_proxy"}};
+    for (size_t i = 0; i < st->env.len; i++)
+        kn_strvec_push(env, st->env.items[i]);
+    for (size_t i = 0; i < KN_ARRAY_LEN(proxies); i++) {
+        const char *v = proxy_arg(b, proxies[i][0], proxies[i][1]);
+        for (size_t k = 0; v && k < 2; k++) {
+            if (kn_expand_lookup_kv((void *)&st->env, proxies[i][k]))
+                continue; /* an ARG of that name already put it there */
+            kn_autobuf kn_buf kv = KN_BUF_INIT;
+            kn_buf_addf(&kv, "%s=%s", proxies[i][k], v);
+            kn_strvec_push(env, kv.data);
+        }
+    }
+}
+
 static int do_run(build *b, stage_state *st, const kn_instr *in, kn_err *err)
 {
     kn_strvec argv = KN_STRVEC_INIT;
@@ -384,6 +495,8 @@ static int do_run(build *b, stage_state *st, const kn_instr *in, kn_err *err)
         return kn_errf(err, KN_EFAILED, "process \"\" did not complete successfully: no command");
     }
     kn_autofree char *created_by = run_history(st, &argv);
+    kn_autostrvec kn_strvec env = KN_STRVEC_INIT;
+    run_env(b, st, &env);
     kn_snapshot *snap = NULL;
     kn_autofree char *work = NULL;
     uint32_t uid = 0, gid = 0;
@@ -408,21 +521,24 @@ static int do_run(build *b, stage_state *st, const kn_instr *in, kn_err *err)
             .rootfs = snap->merged,
             .argv = (const char *const *)argv.items,
             .argc = argv.len,
-            .env = (const char *const *)st->env.items,
-            .n_env = st->env.len,
+            .env = (const char *const *)env.items,
+            .n_env = env.len,
             .cwd = cwd && *cwd ? cwd : "/",
             .uid = uid,
             .gid = gid,
             .groups = groups,
             .n_groups = n_groups,
             .network_none = network_none,
+            .hostname = build_arg(b, "BUILDKIT_SANDBOX_HOSTNAME"), /* */
             .runtime = b->runtime,
             .work_dir = work,
-            .cancel = b->o->cancel,
+            .cancel = &b->sch->stop,
             .output = on_output,
             .output_ctx = b,
         };
+        pthread_mutex_unlock(&b->sch->lock);
         rc = kn_runtime_run(&spec, &code, err);
+        pthread_mutex_lock(&b->sch->lock);
     }
     if (rc == 0 && code != 0) {
         kn_autofree char *cmd = join_argv((const char *const *)argv.items, argv.len);
@@ -464,6 +580,8 @@ static int do_workdir(build *b, stage_state *st, const kn_instr *in, char escape
         return -1;
     kn_autoclose int rootfd = open_dir_path(snap->merged, err);
     int rc = rootfd < 0 ? -1 : kn_mkdirat_p(rootfd, path, 0755, err);
+    if (rootfd >= 0)
+        close(kn_steal_fd(&rootfd)); /* an open fd keeps the mount busy */
     if (rc == 0)
         rc = finish_snapshot(b, st, snap, created_by.data, err);
     kn_snapshot_free(snap);
@@ -547,22 +665,34 @@ static bool is_ignored(void *ctx, const char *path)
     return kn_dockerignore_matches(ctx, path);
 }
 
-/* The root a COPY --from reads: a stage's or an image's filesystem. */
+/* The root a COPY --from reads: a stage's or an image's filesystem
+ * (*snap), or a local named context (*ctx, its index). */
 static int mount_source(build *b, size_t st_index, const kn_instr *in, kn_snapshot **snap,
-                        stage_state *tmp, kn_err *err)
+                        long *ctx, stage_state *tmp, kn_err *err)
 {
-    /* The graph already resolved --from (G-11): a stage, else an image. */
+    /* The graph already resolved --from (G-11, G-16): a stage, a named
+     * context, else an image. */
     const kn_graph_stage *gs = &b->g->stages.items[st_index];
     long stage = -1;
     const char *image = in->copy.from;
+    *ctx = -1;
     for (size_t i = 0; i < gs->edges.len; i++) {
         const kn_graph_edge *e = &gs->edges.items[i];
         if (e->instr == in && e->kind == KN_GRAPH_EDGE_COPY) {
             stage = e->stage;
+            *ctx = e->context;
             if (e->image)
                 image = e->image;
         }
     }
+    if (*ctx >= 0 && stage < 0) {
+        const kn_graph_context *c = &b->g->contexts.items[*ctx];
+        if (c->kind == KN_GRAPH_CONTEXT_LOCAL)
+            return 0;
+        if (c->kind != KN_GRAPH_CONTEXT_IMAGE)
+            return unsupported_context(c, err);
+    }
+    *ctx = -1;
     if (stage >= 0)
         return mount_stage(b, &b->states[stage].layers, snap, err);
     if (start_from_image(b, tmp, image, err) < 0)
@@ -605,16 +735,11 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
     if (rc == 0 && in->copy.chmod) {
         kn_autofree char *chmod = NULL;
         rc = expand(st, in->copy.chmod, escape, &chmod, err);
-        char *end = NULL;
-        unsigned long mode = rc == 0 ? strtoul(chmod, &end, 8) : 0;
-        if (rc == 0 && (!*chmod || *end || mode > 07777))
-            rc = kn_errf(err, KN_EINPUT,
-                         "invalid chmod parameter: '%s'. it should be octal string and between 0 "
-                         "and 07777",
-                         chmod);
-        if (rc == 0) {
+        /* F-18; an empty value (after expansion) sets nothing, as in BuildKit. */
+        if (rc == 0 && *chmod)
+            rc = kn_chmod_parse(chmod, &o.chmod, err);
+        if (rc == 0 && *chmod) {
             o.has_chmod = true;
-            o.mode = (mode_t)mode;
             kn_buf_addf(&created_by, " --chmod=%s", chmod);
         }
     }
@@ -625,10 +750,21 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
         o.may_reinclude = kn_dockerignore_has_exclusions(b->o->ignore);
     }
     kn_autoclose int src_fd = -1;
-    if (rc == 0 && in->copy.from) {
+    long ctx = -1;
+    if (rc == 0 && in->copy.from)
+        rc = mount_source(b, (size_t)(st - b->states), in, &src_snap, &ctx, &tmp, err);
+    if (rc == 0 && ctx >= 0) {
+        /* A local named context: like the build context, with its own
+         * .dockerignore (G-17). */
+        srcroot = b->context_fds[ctx];
+        kn_dockerignore *ignore = b->context_ignores[ctx];
+        o.is_excluded = ignore ? is_ignored : NULL;
+        o.exclude_ctx = ignore;
+        o.may_reinclude = ignore && kn_dockerignore_has_exclusions(ignore);
+    } else if (rc == 0 && in->copy.from) {
         o.keep_owner = true;
-        rc = mount_source(b, (size_t)(st - b->states), in, &src_snap, &tmp, err);
-        if (rc == 0 && (src_fd = open_dir_path(src_snap->merged, err)) < 0)
+        o.is_excluded = NULL;
+        if ((src_fd = open_dir_path(src_snap->merged, err)) < 0)
             rc = -1;
         srcroot = src_fd;
     }
@@ -637,6 +773,11 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
                           err);
     if (rc == 0 && in->copy.heredocs.len)
         rc = copy_heredocs(b, st, in, rootfd, dest, dest_is_dir, &o, &created_by, err);
+    /* Open fds keep the mounts busy: unmounting would wait, then detach. */
+    if (rootfd >= 0)
+        close(kn_steal_fd(&rootfd));
+    if (src_fd >= 0)
+        close(kn_steal_fd(&src_fd));
     if (rc == 0) {
         kn_buf_addf(&created_by, " %s # buildkit", dest_raw);
         rc = finish_snapshot(b, st, snap, created_by.data, err);
@@ -883,27 +1024,12 @@ static int run_instr(build *b, stage_state *st, const kn_instr *in, char escape,
     }
 }
 
-static int build_stage(build *b, size_t i, kn_err *err);
-
-/* Stages this one needs first: its base and every --from. */
-static int build_deps(build *b, size_t i, kn_err *err)
-{
-    const kn_graph_stage *gs = &b->g->stages.items[i];
-    for (size_t k = 0; k < gs->edges.len; k++) {
-        long dep = gs->edges.items[k].stage;
-        if (dep >= 0 && (size_t)dep != i && !b->states[dep].is_built &&
-            build_stage(b, (size_t)dep, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 static int step(build *b, size_t index, const char *text, const char *file, int line,
                 int (*fn)(build *, void *, kn_err *), void *arg, kn_err *err)
 {
-    if (b->o->cancel && *b->o->cancel)
+    if (b->sch->stop)
         return kn_errf(err, EINTR, "interrupted");
-    b->step++;
+    b->step = ++b->sch->last_step;
     b->index = index;
     b->text = text;
     emit(b, KN_BUILD_STEP_START, NULL, 0, 0, NULL);
@@ -911,7 +1037,10 @@ static int step(build *b, size_t index, const char *text, const char *file, int 
     if (fn(b, arg, err) < 0) {
         if (!err->file)
             kn_err_set_pos(err, file, line);
-        emit(b, KN_BUILD_STEP_ERROR, NULL, 0, now_seconds() - start, err->msg);
+        if (b->sch->stop && err->code == EINTR) /* stopped by another step or a signal */
+            emit(b, KN_BUILD_STEP_CANCELED, NULL, 0, now_seconds() - start, NULL);
+        else
+            emit(b, KN_BUILD_STEP_ERROR, NULL, 0, now_seconds() - start, err->msg);
         return -1;
     }
     emit(b, KN_BUILD_STEP_DONE, NULL, 0, now_seconds() - start, NULL);
@@ -964,24 +1093,24 @@ static int run_trigger(build *b, stage_state *st, const char *text, const char *
 
 static int build_stage(build *b, size_t i, kn_err *err)
 {
-    if (build_deps(b, i, err) < 0)
-        return -1;
     const kn_graph_stage *gs = &b->g->stages.items[i];
     const kn_instr_stage *is = gs->stage;
     const kn_df *df = b->g->d->df;
     b->stage_name = gs->name;
-    b->count = is->instrs.len + 1;
+    b->count = gs->is_replaced ? 1 : is->instrs.len + 1;
     kn_autobuf kn_buf from_text = KN_BUF_INIT;
-    kn_buf_addf(&from_text, "FROM %s", gs->base_full ? gs->base_full : gs->base_ref);
+    bool is_context = gs->base_kind == KN_GRAPH_BASE_CONTEXT;
+    kn_buf_addf(&from_text, "FROM %s", gs->base_full && !is_context ? gs->base_full : gs->base_ref);
     if (step(b, 1, from_text.data, df->path, is->from->line, from_fn, &i, err) < 0)
         return -1;
     stage_state *st = &b->states[i];
-    for (size_t k = 0; k < st->triggers.len; k++) {
+    for (size_t k = 0; k < st->triggers.len && !gs->is_replaced; k++) {
         b->stage_name = gs->name;
         if (run_trigger(b, st, st->triggers.items[k], df->path, is->from->line, err) < 0)
             return -1;
     }
-    for (size_t k = 0; k < is->instrs.len; k++) {
+    /* G-16: a stage a named context replaces runs none of its instructions. */
+    for (size_t k = 0; k < is->instrs.len && !gs->is_replaced; k++) {
         const kn_instr *in = is->instrs.items[k];
         b->stage_name = gs->name;
         b->count = is->instrs.len + 1;
@@ -989,7 +1118,160 @@ static int build_stage(build *b, size_t i, kn_err *err)
         if (step(b, k + 2, in->node->original, df->path, in->line, instr_fn, &s, err) < 0)
             return -1;
     }
-    st->is_built = true;
+    return 0;
+}
+
+/* ---- the scheduler ---- */
+
+static bool is_dep(size_t self, long dep)
+{
+    return dep >= 0 && (size_t)dep != self;
+}
+
+/* Post-order from the outputs: every stage after the ones it needs. */
+static void add_needed(sched *sc, const kn_graph *g, size_t i)
+{
+    if (sc->status[i] != STAGE_UNNEEDED)
+        return;
+    sc->status[i] = STAGE_WAITING;
+    const kn_graph_stage *gs = &g->stages.items[i];
+    for (size_t k = 0; k < gs->edges.len; k++)
+        if (is_dep(i, gs->edges.items[k].stage))
+            add_needed(sc, g, (size_t)gs->edges.items[k].stage);
+    sc->order[sc->n_order++] = i;
+}
+
+static bool is_ready(const sched *sc, const kn_graph *g, size_t i)
+{
+    const kn_graph_stage *gs = &g->stages.items[i];
+    for (size_t k = 0; k < gs->edges.len; k++) {
+        long dep = gs->edges.items[k].stage;
+        if (is_dep(i, dep) && sc->status[dep] != STAGE_DONE)
+            return false;
+    }
+    return true;
+}
+
+/* The first waiting stage in `order` whose dependencies are built; -1 when
+ * none is (*is_waiting: some stage still waits). */
+static long pick_stage(const sched *sc, const kn_graph *g, bool *is_waiting)
+{
+    *is_waiting = false;
+    for (size_t k = 0; k < sc->n_order; k++) {
+        size_t i = sc->order[k];
+        if (sc->status[i] != STAGE_WAITING)
+            continue;
+        *is_waiting = true;
+        if (is_ready(sc, g, i))
+            return (long)i;
+    }
+    return -1;
+}
+
+static bool is_any_running(const sched *sc)
+{
+    for (size_t k = 0; k < sc->n_order; k++)
+        if (sc->status[sc->order[k]] == STAGE_RUNNING)
+            return true;
+    return false;
+}
+
+/* A worker thread: builds ready stages until none is left or the build
+ * stops. SIGINT and SIGTERM are left to the main thread. */
+static void *worker(void *arg)
+{
+    build *b = arg;
+    sched *sc = b->sch;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    pthread_mutex_lock(&sc->lock);
+    while (!sc->stop) {
+        bool is_waiting;
+        long i = pick_stage(sc, b->g, &is_waiting);
+        if (i < 0) {
+            if (!is_waiting || !is_any_running(sc))
+                break;
+            pthread_cond_wait(&sc->changed, &sc->lock);
+            continue;
+        }
+        sc->status[i] = STAGE_RUNNING;
+        kn_err err = KN_ERR_INIT;
+        if (build_stage(b, (size_t)i, &err) == 0) {
+            sc->status[i] = STAGE_DONE;
+        } else {
+            /* The first failure is the build's; the rest are its echoes. */
+            if (!sc->is_failed) {
+                sc->is_failed = true;
+                sc->err = err;
+            } else {
+                kn_err_clear(&err);
+            }
+            sc->stop = 1;
+        }
+        pthread_cond_broadcast(&sc->changed);
+    }
+    sc->n_workers--;
+    pthread_cond_broadcast(&sc->changed);
+    pthread_mutex_unlock(&sc->lock);
+    return NULL;
+}
+
+static size_t default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+/* Builds the outputs' stages with up to `jobs` workers; the calling thread
+ * watches for a cancel (a signal handler's flag) meanwhile. */
+static int run_workers(build *b, size_t jobs, kn_err *err)
+{
+    sched *sc = b->sch;
+    size_t n = jobs < sc->n_order ? jobs : sc->n_order;
+    build *workers = kn_xcalloc(n + 1, sizeof(*workers));
+    pthread_t *threads = kn_xcalloc(n + 1, sizeof(*threads));
+    size_t started = 0;
+    pthread_mutex_lock(&sc->lock);
+    for (size_t k = 0; k < n; k++) {
+        workers[k] = *b;
+        if (pthread_create(&threads[k], NULL, worker, &workers[k]) != 0)
+            break;
+        started++;
+        sc->n_workers++;
+    }
+    if (started == 0) {
+        pthread_mutex_unlock(&sc->lock);
+        free(workers);
+        free(threads);
+        return kn_errf(err, EAGAIN, "start a build worker");
+    }
+    while (sc->n_workers > 0) {
+        if (b->o->cancel && *b->o->cancel)
+            sc->stop = 1;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000L; /* a signal is noticed within 50 ms */
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sc->changed, &sc->lock, &until);
+    }
+    pthread_mutex_unlock(&sc->lock);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(workers);
+    free(threads);
+    if (sc->is_failed) {
+        *err = sc->err;
+        sc->err = (kn_err)KN_ERR_INIT;
+        return -1;
+    }
+    if (b->o->cancel && *b->o->cancel)
+        return kn_errf(err, EINTR, "interrupted");
     return 0;
 }
 
@@ -1046,7 +1328,9 @@ static int record_output(build *b, const kn_build_output *out, kn_digest *id, kn
 
 int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *err)
 {
-    build b = {.s = s, .o = o, .g = o->graph, .now = (int64_t)time(NULL), .epoch = -1};
+    sched sc = {
+        .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .err = KN_ERR_INIT};
+    build b = {.sch = &sc, .s = s, .o = o, .g = o->graph, .now = (int64_t)time(NULL), .epoch = -1};
     if (kn_store_hold(s, err) < 0)
         return -1;
     kn_snapshot_sweep_mounts(s);
@@ -1071,15 +1355,52 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
         b.epoch = b.now = (int64_t)v;
     }
     b.states = kn_xcalloc(b.g->stages.len + 1, sizeof(*b.states));
+    size_t n_ctx = b.g->contexts.len;
+    b.context_fds = kn_xcalloc(n_ctx + 1, sizeof(*b.context_fds));
+    b.context_ignores = kn_xcalloc(n_ctx + 1, sizeof(*b.context_ignores));
     int rc = 0;
-    for (size_t i = 0; i < o->n_outputs && rc == 0; i++)
-        if (!b.states[o->outputs[i].stage].is_built)
-            rc = build_stage(&b, o->outputs[i].stage, err);
+    for (size_t i = 0; i < n_ctx; i++) {
+        const kn_graph_context *c = &b.g->contexts.items[i];
+        b.context_fds[i] = -1;
+        if (c->kind != KN_GRAPH_CONTEXT_LOCAL || rc < 0)
+            continue;
+        b.context_fds[i] = open(c->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (b.context_fds[i] < 0)
+            rc = kn_errf(err, KN_EINPUT, "build context %s=%s: %s", c->name, c->source,
+                         strerror(errno));
+        else if (kn_dockerignore_load(b.context_fds[i], ".dockerignore", &b.context_ignores[i],
+                                      err) < 0)
+            rc = kn_err_wrap(err, "build context %s", c->name);
+    }
+    if (rc == 0)
+        rc = kn_store_defer_sync(s, true, err);
+    sc.status = kn_xcalloc(b.g->stages.len + 1, sizeof(*sc.status));
+    sc.order = kn_xcalloc(b.g->stages.len + 1, sizeof(*sc.order));
+    for (size_t i = 0; i < o->n_outputs; i++)
+        add_needed(&sc, b.g, o->outputs[i].stage);
+    if (rc == 0)
+        rc = run_workers(&b, o->jobs ? o->jobs : default_jobs(), err);
+    /* The images' records (synchronous again) make the steps' durable too. */
+    kn_autoerr kn_err sync_err = KN_ERR_INIT;
+    if (kn_store_defer_sync(s, false, &sync_err) < 0 && rc == 0) {
+        *err = sync_err;
+        sync_err = (kn_err)KN_ERR_INIT;
+        rc = -1;
+    }
     for (size_t i = 0; i < o->n_outputs && rc == 0; i++)
         rc = record_output(&b, &o->outputs[i], &ids[i], err);
     for (size_t i = 0; i < b.g->stages.len; i++)
         state_free(&b.states[i]);
     free(b.states);
+    for (size_t i = 0; i < n_ctx; i++) {
+        if (b.context_fds[i] >= 0)
+            close(b.context_fds[i]);
+        kn_dockerignore_free(b.context_ignores[i]);
+    }
+    free(b.context_fds);
+    free(b.context_ignores);
+    free(sc.status);
+    free(sc.order);
     kn_strvec_free(&b.build_args);
     free(b.runtime);
     return rc;

@@ -16,10 +16,12 @@
 #include "store/store.h"
 
 typedef enum kn_build_event_kind {
-    KN_BUILD_STEP_START,  /* a step begins: text, stage, index/count */
-    KN_BUILD_STEP_OUTPUT, /* output of the step's process: data/len */
-    KN_BUILD_STEP_DONE,   /* the step finished: seconds */
-    KN_BUILD_STEP_ERROR,  /* the step failed: message */
+    KN_BUILD_STEP_START,    /* a step begins: text, stage, index/count */
+    KN_BUILD_STEP_OUTPUT,   /* output of the step's process: data/len */
+    KN_BUILD_STEP_DONE,     /* the step finished: seconds */
+    KN_BUILD_STEP_ERROR,    /* the step failed: message */
+    KN_BUILD_STEP_CANCELED, /* stopped because another step failed or the build was
+                               interrupted: seconds */
 } kn_build_event_kind;
 
 typedef struct kn_build_event {
@@ -54,6 +56,7 @@ typedef struct kn_build_opts {
     size_t n_outputs;
     const char *runtime; /* NULL: kn_runtime_find */
     bool network_none;
+    size_t jobs;                         /* stages built side by side; 0: the number of CPUs */
     const volatile sig_atomic_t *cancel; /* non-zero (set by a signal handler): stop the
                                             running step, clean up, fail; may be NULL */
     kn_build_event_fn event;             /* NULL: quiet */

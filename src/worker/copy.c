@@ -103,6 +103,215 @@ int kn_copy_expand(int srcroot, const char *source, const kn_copy_opts *opts, kn
     return rc;
 }
 
+/* ---- --chmod (F-18) ----
+ * BuildKit reads a symbolic mode with tonistiigi/dchapes-mode, BSD's
+ * setmode(3) with a umask of 0: each clause becomes set, clear, X and
+ * copy-a-class commands, applied in order. Here each command is applied as
+ * it is parsed to the effect kept in kn_chmod (copy.h says why that holds
+ * everything). */
+
+#define SPECIAL_BITS 07000
+#define STANDARD_BITS 06777 /* "a": everything but sticky */
+
+static void chmod_set(kn_chmod *c, mode_t bits)
+{
+    for (int x = 0; x < 2; x++)
+        for (int p = 0; p < 8; p++)
+            c->to[x][p] |= (uint16_t)(bits & 0777);
+    c->set_special |= bits & SPECIAL_BITS;
+    c->clear_special &= ~bits;
+}
+
+static void chmod_clear(kn_chmod *c, mode_t bits)
+{
+    for (int x = 0; x < 2; x++)
+        for (int p = 0; p < 8; p++)
+            c->to[x][p] &= (uint16_t)~bits;
+    c->clear_special |= bits & SPECIAL_BITS;
+    c->set_special &= ~bits;
+}
+
+/* `+X`: only where X applies. */
+static void chmod_set_x(kn_chmod *c, mode_t bits)
+{
+    for (int p = 0; p < 8; p++)
+        c->to[1][p] |= (uint16_t)(bits & 0111);
+}
+
+/* `op` with permissions `perm` for the classes in `who` (0: all). */
+static void chmod_cmd(kn_chmod *c, char op, mode_t who, mode_t perm)
+{
+    mode_t bits = who ? who & perm : perm;
+    if (op == '=')
+        chmod_clear(c, who ? who : STANDARD_BITS);
+    if (op == '=' || op == '+')
+        chmod_set(c, bits);
+    else if (op == '-')
+        chmod_clear(c, bits);
+    else
+        chmod_set_x(c, bits);
+}
+
+/* `u=g`, `go+u`, ...: the rwx of class `from`, as it is at this point. */
+static void chmod_copy(kn_chmod *c, char from, mode_t who, char op)
+{
+    int shift = from == 'u' ? 6 : from == 'g' ? 3 : 0;
+    for (int x = 0; x < 2; x++) {
+        for (int p = 0; p < 8; p++) {
+            mode_t m = c->to[x][p];
+            mode_t value = (m >> shift) & 7;
+            mode_t cleared = op == '=' ? 7 : value;
+            for (int dst = 6; dst >= 0; dst -= 3) {
+                if (who && !(who & (04u << dst))) /* the class's r bit stands for it */
+                    continue;
+                if (op != '+')
+                    m &= ~(cleared << dst);
+                if (op != '-')
+                    m |= value << dst;
+            }
+            c->to[x][p] = (uint16_t)m;
+        }
+    }
+}
+
+/* One op and its permission letters at *s (`+rw`, `=u`, `-X`), advancing *s;
+ * false when *s holds no op. */
+static bool chmod_op(kn_chmod *c, const char **s, mode_t who, bool *equal_done)
+{
+    char op = **s;
+    if (op != '+' && op != '-' && op != '=')
+        return false;
+    if (op == '=')
+        *equal_done = false;
+    mode_t perm = 0, perm_x = 0;
+    for (const char *p = *s + 1;; p++) {
+        switch (*p) {
+        case 'r':
+            perm |= 0444;
+            break;
+        case 'w':
+            perm |= 0222;
+            break;
+        case 'x':
+            perm |= 0111;
+            break;
+        case 'X':
+            /* as in BuildKit's parser: `-X` clears x like `-x` */
+            if (op == '-')
+                perm |= 0111;
+            else
+                perm_x = 0111;
+            break;
+        case 's':
+            if (!who || (who & ~(mode_t)0007)) /* not for "o" alone */
+                perm |= 06000;
+            break;
+        case 't':
+            /* BSD quirk kept: with no class given, the sticky bit narrows the
+             * clause to itself, so `+xt` sets only sticky. */
+            if (!who || (who & ~(mode_t)0007)) {
+                who |= 01000;
+                perm |= 01000;
+            }
+            break;
+        case 'u':
+        case 'g':
+        case 'o':
+            if (perm)
+                chmod_cmd(c, op, who, perm);
+            perm = 0;
+            if (op == '=')
+                *equal_done = true;
+            if (perm_x)
+                chmod_cmd(c, 'X', who, perm_x);
+            perm_x = 0;
+            chmod_copy(c, *p, who, op);
+            break;
+        default:
+            /* `u=` alone clears, unless a class copy already did the `=`. */
+            if (perm || (op == '=' && !*equal_done)) {
+                if (op == '=')
+                    *equal_done = true;
+                chmod_cmd(c, op, who, perm);
+            }
+            if (perm_x)
+                chmod_cmd(c, 'X', who, perm_x);
+            *s = p;
+            return true;
+        }
+    }
+}
+
+/* Clauses separated by ','; each: classes [augo]*, then one or more ops. */
+static bool chmod_symbolic(kn_chmod *c, const char *s)
+{
+    bool equal_done = false;
+    for (;;) {
+        mode_t who = 0;
+        for (;; s++) {
+            if (*s == 'a')
+                who |= STANDARD_BITS;
+            else if (*s == 'u')
+                who |= 04700;
+            else if (*s == 'g')
+                who |= 02070;
+            else if (*s == 'o')
+                who |= 0007;
+            else
+                break;
+        }
+        do {
+            if (!chmod_op(c, &s, who, &equal_done))
+                return false;
+        } while (*s && *s != ',');
+        if (!*s)
+            return true;
+        s++;
+    }
+}
+
+int kn_chmod_parse(const char *text, kn_chmod *out, kn_err *err)
+{
+    kn_chmod c = {0};
+    for (int p = 0; p < 8; p++) {
+        /* pattern p in all three columns */
+        mode_t m = (p & 4 ? 0700 : 0) | (p & 2 ? 0070 : 0) | (p & 1 ? 0007 : 0);
+        c.to[0][p] = c.to[1][p] = (uint16_t)m;
+    }
+    if (*text >= '0' && *text <= '9') {
+        /* F-18: what looks numeric must be octal, whatever follows. */
+        unsigned long mode = 0;
+        const char *p = text;
+        for (; *p >= '0' && *p <= '7' && mode <= 07777; p++)
+            mode = mode * 8 + (unsigned long)(*p - '0');
+        if (*p || mode > 07777)
+            return kn_errf(err, KN_EINPUT,
+                           "invalid chmod parameter: '%s'. it should be octal string and between 0 "
+                           "and 07777",
+                           text);
+        chmod_clear(&c, 07777);
+        chmod_set(&c, (mode_t)mode);
+        c.is_octal = true;
+        c.octal = (mode_t)mode;
+    } else if (!*text || !chmod_symbolic(&c, text)) {
+        return kn_errf(err, KN_EINPUT, "invalid chmod parameter: '%s': invalid syntax", text);
+    }
+    *out = c;
+    return 0;
+}
+
+mode_t kn_chmod_apply(const kn_chmod *c, mode_t old_mode, bool is_dir)
+{
+    const uint16_t *to = c->to[is_dir || (old_mode & 0111)];
+    mode_t mode = (old_mode & SPECIAL_BITS & ~c->clear_special) | c->set_special;
+    for (int bit = 0; bit < 3; bit++) {
+        unsigned p = ((old_mode >> (6 + bit)) & 1) << 2 | ((old_mode >> (3 + bit)) & 1) << 1 |
+                     ((old_mode >> bit) & 1);
+        mode |= to[p] & (0111u << bit);
+    }
+    return mode;
+}
+
 static void apply_owner(int fd, const char *name, const struct stat *st, const kn_copy_opts *o)
 {
     uid_t uid = o->has_chown ? o->uid : o->keep_owner ? st->st_uid : 0;
@@ -116,7 +325,8 @@ static void apply_meta(int dirfd, const char *name, const struct stat *st, const
 {
     apply_owner(dirfd, name, st, o);
     if (!S_ISLNK(st->st_mode)) {
-        mode_t mode = o->has_chmod ? o->mode : (st->st_mode & 07777);
+        mode_t mode = o->has_chmod ? kn_chmod_apply(&o->chmod, st->st_mode, S_ISDIR(st->st_mode))
+                                   : (st->st_mode & 07777);
         fchmodat(dirfd, name, mode, 0);
     }
     struct timespec times[2] = {st->st_atim, st->st_mtim};
@@ -229,7 +439,9 @@ static int copy_entry(int sdir, const char *sname, int ddir, const char *dname, 
 
 static int make_parents(int dstroot, const char *dir, const kn_copy_opts *o, kn_err *err)
 {
-    /* F-12: missing parents 0755 (or the numeric --chmod), owned 0:0 or --chown. */
+    /* F-12: missing parents 0755 (or an octal --chmod; a symbolic one is for
+     * the entries copied only), owned 0:0 or --chown. */
+    bool is_octal = o->has_chmod && o->chmod.is_octal;
     kn_autofree char *clean = kn_path_clean(dir);
     kn_autobuf kn_buf at = KN_BUF_INIT;
     for (const char *p = clean; *p;) {
@@ -244,14 +456,14 @@ static int make_parents(int dstroot, const char *dir, const kn_copy_opts *o, kn_
         kn_autoclose int fd =
             kn_openat_in_root(dstroot, at.data, O_RDONLY | O_DIRECTORY, 0, &probe);
         if (fd < 0) {
-            if (kn_mkdirat_p(dstroot, at.data, o->has_chmod ? o->mode : 0755, err) < 0)
+            if (kn_mkdirat_p(dstroot, at.data, is_octal ? o->chmod.octal : 0755, err) < 0)
                 return -1;
             kn_autoclose int made =
                 kn_openat_in_root(dstroot, at.data, O_RDONLY | O_DIRECTORY, 0, err);
             if (made < 0)
                 return -1;
-            if (o->has_chmod)
-                fchmod(made, o->mode);
+            if (is_octal)
+                fchmod(made, o->chmod.octal);
             if (fchown(made, o->has_chown ? o->uid : 0, o->has_chown ? o->gid : 0) < 0) {
                 /* best effort without privileges */
             }

@@ -2,7 +2,9 @@
 # kiln build --progress (issue 6, point 7): plain prints BuildKit's lines
 # exactly, json one parseable event per line in order, tty a live view with
 # finished steps collapsed, quiet nothing but a failing step's output; auto
-# is plain off a terminal and tty on one; no mode truncates step output.
+# is plain off a terminal and tty on one; no mode truncates step output;
+# steps run side by side keep their own output, and one canceled by a
+# failure beside it ends as BuildKit's CANCELED.
 . "$(dirname "$0")/lib.sh"
 build_setup
 
@@ -65,7 +67,8 @@ grep -qE '^#2 [0-9.]+ tail$' "$TMP/err" && grep -A1 -E '^#2 [0-9.]+ tail$' "$TMP
 
 # ---- json: every line an event, in order ----
 # check_json FILE WANT_STATUS: FILE holds only JSON events, each step's
-# start before its output before its done/error, steps numbered 1, 2, ...
+# start before its output before its one done/error/canceled (steps may
+# interleave), every step ended, a failed build with an error.
 check_json() {
     python3 - "$@" <<'PY'
 import json, sys
@@ -78,32 +81,34 @@ for n, line in enumerate(lines, 1):
         assert want == "failed" and n == len(lines), f"line {n}: {line}"
         continue
     events.append(json.loads(line))
-step, state, output = 0, "ended", {}
+state, output, ends = {}, {}, {}
 for e in events:
     kind = e["event"]
     if kind in ("image", "warning"):
         continue
+    step = e["step"]
     if kind == "start":
-        assert state == "ended" and e["step"] == step + 1, e
+        assert step not in state, e
         assert isinstance(e["stage"], str) and isinstance(e["text"], str), e
         assert 1 <= e["index"] <= e["count"], e
-        step, state = e["step"], "running"
-        output[step] = ""
+        state[step], output[step] = "running", ""
     else:
-        assert state == "running" and e["step"] == step, e
+        assert state.get(step) == "running", e
         if kind == "output":
             output[step] += e["data"]
-        elif kind in ("done", "error"):
+        elif kind in ("done", "error", "canceled"):
             assert e["seconds"] >= 0, e
             if kind == "error":
                 assert e["message"], e
-            state = "ended"
-            last = kind
+            state[step] = "ended"
+            ends[step] = kind
         else:
             raise AssertionError(f"unknown event {e}")
-assert state == "ended", "a step never ended"
-assert last == ("done" if want == "ok" else "error"), last
-json.dump({"steps": step, "output": output, "events": events}, open(path + ".py", "w"))
+assert all(v == "ended" for v in state.values()), "a step never ended"
+kinds = set(ends.values())
+assert (kinds == {"done"}) if want == "ok" else ("error" in kinds), ends
+json.dump({"steps": len(state), "output": output, "ends": ends, "events": events},
+          open(path + ".py", "w"))
 PY
 }
 expect_status 0 "$KILN" build --progress json -t prog:1 "$C"
@@ -136,6 +141,46 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["output"]["2"] == "a" * 100000 + "\ntail", len(r["output"]["2"])
 PY
+
+# ---- a step canceled beside a failing one (--jobs 2) ----
+# The failing step waits until the slow one listens on a port (RUN shares
+# the host's network), so the slow step is running when the other fails.
+PORT=$((20000 + $$ % 20000))
+slow_run="echo slow started; nc -l -p $PORT </dev/null >/dev/null; sleep 30"
+failing_run='for i in $(seq 3000); do nc 127.0.0.1 '$PORT' </dev/null 2>/dev/null && break; usleep 10000; done; echo failing now; exit 4'
+printf 'FROM bb:local AS %s\nRUN %s\n' slow "$slow_run" failing "$failing_run" >"$TMP/par.Dockerfile"
+printf 'FROM bb:local\nCOPY --from=slow /etc/passwd /a\nCOPY --from=failing /etc/passwd /b\n' >>"$TMP/par.Dockerfile"
+expect_status 1 "$KILN" build --jobs 2 --progress plain -f "$TMP/par.Dockerfile" "$C"
+# step_lines STAGE: the lines of that stage's RUN step, its number and times normalised
+step_lines() {
+    local n
+    n=$(sed -nE "s/^#([0-9]+) \[$1 2\/2\] RUN .*/\1/p" "$TMP/err")
+    [ -n "$n" ] && grep "^#$n " "$TMP/err" | sed -E -e "s/^#$n /#N /" -e 's/^#N [0-9]+\.[0-9]{3} /#N T /'
+}
+printf '%s\n' "#N [slow 2/2] RUN $slow_run" '#N T slow started' '#N CANCELED' >"$TMP/want"
+if step_lines slow | diff -u "$TMP/want" - >"$TMP/diff"; then pass; else fail "plain canceled step: $(cat "$TMP/diff")"; fi
+printf '%s\n' "#N [failing 2/2] RUN $failing_run" '#N T failing now' \
+    "#N ERROR: process \"/bin/sh -c $failing_run\" did not complete successfully: exit code: 4" >"$TMP/want"
+if step_lines failing | diff -u "$TMP/want" - >"$TMP/diff"; then pass; else fail "plain failing step beside it: $(cat "$TMP/diff")"; fi
+
+expect_status 1 "$KILN" build --jobs 2 --progress json -f "$TMP/par.Dockerfile" "$C"
+if check_json "$TMP/err" failed 2>"$TMP/py"; then pass; else fail "json canceled step: $(cat "$TMP/py")"; fi
+python3 - "$TMP/err.py" <<'PY' && pass || fail "json canceled step: $(head -c 1500 "$TMP/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+step = {e["stage"]: str(e["step"]) for e in r["events"] if e["event"] == "start" and e["index"] == 2}
+assert set(step) == {"slow", "failing"}, step
+assert r["ends"][step["slow"]] == "canceled" and r["ends"][step["failing"]] == "error", r["ends"]
+assert r["output"][step["slow"]] == "slow started\n", r["output"]
+assert r["output"][step["failing"]] == "failing now\n", r["output"]
+canceled = [e for e in r["events"] if e["event"] == "canceled"]
+assert len(canceled) == 1 and set(canceled[0]) == {"step", "event", "seconds"}, canceled
+PY
+
+expect_status 1 "$KILN" build --jobs 2 --progress quiet -f "$TMP/par.Dockerfile" "$C"
+expect_grep '[failing 2/2] RUN ' "$TMP/err" "quiet: the failing step beside a canceled one"
+grep -qx 'failing now' "$TMP/err" && ! grep -q 'slow' "$TMP/err" && pass ||
+    fail "quiet showed more than the failing step: $(cat "$TMP/err")"
 
 # ---- quiet and -q ----
 expect_status 0 "$KILN" build --progress quiet -t prog:1 "$C"
@@ -224,4 +269,12 @@ expect_status 1 on_tty "$KILN" build --progress tty -f "$TMP/fail.Dockerfile" "$
 } >"$TMP/want"
 if head -n 25 "$TMP/tty" | diff -u "$TMP/want" - >"$TMP/diff"; then pass; else fail "tty failing step: $(cat "$TMP/diff")"; fi
 expect_grep "#2 ERROR: process" "$TMP/tty" "tty: the error"
+# a step canceled beside a failing one: collapsed to its CANCELED line,
+# nothing of its live view left on screen
+expect_status 1 on_tty "$KILN" build --jobs 2 --progress tty -f "$TMP/par.Dockerfile" "$C"
+n=$(grep -c '\[slow 2/2\]' "$TMP/tty")
+grep -qxF "=> CANCELED [slow 2/2] RUN $slow_run Xs" "$TMP/tty" && [ "$n" -eq 1 ] &&
+    ! grep -q '^   ' "$TMP/tty" && pass || fail "tty canceled step: $(cat "$TMP/tty")"
+grep -q '^=> ERROR \[failing 2/2\] RUN ' "$TMP/tty" && grep -qx 'failing now' "$TMP/tty" && pass ||
+    fail "tty failing step beside a canceled one: $(cat "$TMP/tty")"
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kiln build leaves nothing behind (issue 6, point 6): after SIGINT, SIGTERM,
 # a Ctrl-C that reaches the whole process group, a signal as a RUN step
-# starts, a successful build and a failed one, no mount under the store,
+# starts, a successful build and a failed one, and with two stages built
+# side by side (a failure in one, an interrupt), no mount under the store,
 # no container process, no runtime process and no entry in the store's
 # tmp/ may remain, and `kiln store check` must pass. A signal gives exit
 # status 128 + its number (130, 143).
@@ -91,7 +92,8 @@ interrupt() {
     st=$?
     [ "$st" -eq "$want" ] && pass || fail "$what: exit status $st, want $want: $(cat "$TMP/err")"
     expect_grep "kiln: $message" "$TMP/err" "$what: message"
-    grep -qE '^#2 ERROR: ' "$TMP/err" && pass || fail "$what: no ERROR line for the RUN step: $(cat "$TMP/err")"
+    # BuildKit marks a step stopped by an interrupt CANCELED, not failed.
+    grep -qE '^#2 CANCELED$' "$TMP/err" && pass || fail "$what: no CANCELED line for the RUN step: $(cat "$TMP/err")"
     nothing_left "$what" "$pid"
 }
 
@@ -127,4 +129,50 @@ st=$?
 expect_grep "did not complete successfully: exit code: 3" "$TMP/err" "failed build: message"
 grep -qE '^#2 [0-9.]+ about to fail$' "$TMP/err" && pass || fail "failed build: output: $(cat "$TMP/err")"
 nothing_left "failed build" "$pid"
+
+# Parallel stages (--jobs 2): when one stage's step fails, the step running
+# side by side in the other stage is cancelled, its container killed, and
+# the target that needs both is never started. (The failing step waits 2 s
+# so that the other has started by then.)
+cat >"$TMP/par.Dockerfile" <<EOF
+FROM bb:local AS slow
+RUN echo slow started && sleep $SECS
+
+FROM bb:local AS failing
+RUN sleep 2; echo failing now; exit 4
+
+FROM bb:local AS both
+COPY --from=slow /etc/passwd /a
+COPY --from=failing /etc/passwd /b
+EOF
+"$KILN" build --jobs 2 --progress plain -f "$TMP/par.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+wait_exit "$pid"
+st=$?
+[ "$st" -eq 1 ] && pass || fail "parallel failure: exit status $st, want 1: $(cat "$TMP/err")"
+expect_grep "par.Dockerfile:5: process" "$TMP/err" "parallel failure: the failing step's position"
+expect_grep "exit code: 4" "$TMP/err" "parallel failure: the failing step's status"
+slow=$(sed -n 's/^#\([0-9]*\) \[slow 2\/2\] RUN .*/\1/p' "$TMP/err")
+grep -qE "^#$slow [0-9.]+ slow started$" "$TMP/err" && pass || fail "parallel failure: the slow stage did not run side by side: $(cat "$TMP/err")"
+grep -qE "^#$slow CANCELED$" "$TMP/err" && pass || fail "parallel failure: the slow step not CANCELED: $(cat "$TMP/err")"
+grep -q '\[both ' "$TMP/err" && fail "parallel failure: the dependent stage started: $(cat "$TMP/err")" || pass
+nothing_left "parallel failure" "$pid"
+
+# An interrupt while two stages run side by side stops both.
+sed -i 's/sleep 2; echo failing now; exit 4/echo failing started; sleep '"$SECS"'/' "$TMP/par.Dockerfile"
+"$KILN" build --jobs 2 --progress plain -f "$TMP/par.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+if wait_for ' slow started$' "$TMP/err" && wait_for ' failing started$' "$TMP/err"; then
+    kill -INT "$pid"
+    wait_exit "$pid"
+    st=$?
+    [ "$st" -eq 130 ] && pass || fail "parallel interrupt: exit status $st, want 130: $(cat "$TMP/err")"
+    n=$(grep -cE '^#[0-9]+ CANCELED$' "$TMP/err")
+    [ "$n" -eq 2 ] && pass || fail "parallel interrupt: $n steps CANCELED, want 2: $(cat "$TMP/err")"
+else
+    fail "parallel interrupt: the two stages never ran side by side: $(cat "$TMP/err")"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+fi
+nothing_left "parallel interrupt" "$pid"
 finish

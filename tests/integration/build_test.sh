@@ -172,6 +172,19 @@ expect_status 0 "$KILN" build -q --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$T
 expect_status 0 "$KILN" inspect "$id1"
 expect_grep '"Created": "2023-11-14T22:13:20Z"' "$TMP/out" "created from SOURCE_DATE_EPOCH"
 
+# A-12: proxy build args reach RUN in both cases (the lowercase value wins)
+# without an ARG, and never the config or history; A-14: the sandbox hostname.
+printf 'FROM bb:local\nRUN env | grep -i _proxy= | sort; hostname\n' >"$TMP/proxy.Dockerfile"
+expect_status 0 "$KILN" build --progress plain -t proxy:1 -f "$TMP/proxy.Dockerfile" \
+    --build-arg HTTP_PROXY=http://upper --build-arg http_proxy=http://lower \
+    --build-arg NO_PROXY=localhost --build-arg BUILDKIT_SANDBOX_HOSTNAME=sandbox1 "$C"
+for want in " HTTP_PROXY=http://lower" " http_proxy=http://lower" " NO_PROXY=localhost" \
+    " no_proxy=localhost" " sandbox1"; do
+    expect_grep "$want" "$TMP/err" "RUN env/hostname: $want"
+done
+expect_status 0 "$KILN" inspect proxy:1
+grep -qE "http://(lower|upper)|sandbox1" "$TMP/out" && fail "proxy args in the config or history: $(cat "$TMP/out")" || pass
+
 # failures: exit status, message, store intact, nothing left behind
 "$KILN" images --no-trunc --format json | sed 's/"CreatedSince":"[^"]*",//' >"$TMP/before"
 printf 'FROM bb:local\nRUN echo about to fail && exit 3\n' >"$TMP/f1.Dockerfile"

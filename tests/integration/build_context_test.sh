@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# kiln build --build-context (SEMANTICS G-15 .. G-17) and --jobs (issue 6,
+# points 1 and 6): named contexts from a local directory (with its own
+# .dockerignore), docker-image:// and target:, a context replacing a whole
+# stage, sources kiln cannot use; stages one at a time with --jobs 1 and the
+# same image whatever the number of jobs.
+. "$(dirname "$0")/lib.sh"
+build_setup
+mkdir -p "$TMP/other/sub"
+echo hello >"$TMP/other/sub/f"
+echo secret >"$TMP/other/skip"
+echo skip >"$TMP/other/.dockerignore"
+
+cat >"$C/Dockerfile" <<'DF'
+FROM bb:local AS builder
+RUN echo compiled > /out && echo builder ran
+
+FROM bb:local AS base2
+RUN echo base2 > /out
+
+FROM bb:local AS final
+COPY --from=src / /src/
+COPY --from=builder /out /out
+COPY --from=tools:1 /etc/passwd /tools-passwd
+RUN cat /src/sub/f /out && ls -a /src && stat -c '%u:%g' /src/sub/f
+DF
+"$KILN" tag bb:local tools:real >/dev/null
+expect_status 0 "$KILN" build --progress plain --build-context "src=$TMP/other" \
+    --build-context tools:1=docker-image://tools:real --build-context builder=target:base2 \
+    -t ctx:1 "$C"
+# local directory: its own .dockerignore applies; owners are 0:0 (F-13)
+grep -qE '^#[0-9]+ [0-9.]+ hello$' "$TMP/err" && pass || fail "local context: $(cat "$TMP/err")"
+grep -qE '^#[0-9]+ [0-9.]+ skip$' "$TMP/err" && fail "local context: .dockerignore not applied" || pass
+grep -qE '^#[0-9]+ [0-9.]+ 0:0$' "$TMP/err" && pass || fail "local context: owner not 0:0"
+# target: replaces the stage builder, whose own instructions never run (G-16)
+grep -qE '^#[0-9]+ [0-9.]+ base2$' "$TMP/err" && pass || fail "target context: $(cat "$TMP/err")"
+expect_grep "[builder 1/1] FROM target:base2" "$TMP/err" "replaced stage shown as its context"
+grep -q "builder ran" "$TMP/err" && fail "the replaced stage's RUN ran" || pass
+# docker-image: replaces the image named in --from
+expect_grep "[final 4/5] COPY --from=tools:1" "$TMP/err" "image context step"
+grep -qE '^#[0-9]+ [0-9.]+ sub$' "$TMP/err" && pass || fail "local context listing"
+
+# a local directory as a base: its files, no config
+printf 'FROM rootdir\n' >"$TMP/dir.Dockerfile"
+expect_status 0 "$KILN" build -f "$TMP/dir.Dockerfile" --build-context "rootdir=$TMP/other" \
+    -o "type=local,dest=$TMP/dirout" "$C"
+[ "$(cat "$TMP/dirout/sub/f" 2>/dev/null)" = hello ] && pass || fail "FROM a local context: $(ls -R "$TMP/dirout" 2>&1)"
+
+# sources kiln cannot use, and a missing directory
+printf 'FROM bb:local\nCOPY --from=x /a /a\n' >"$TMP/bad.Dockerfile"
+expect_status 2 "$KILN" build -f "$TMP/bad.Dockerfile" --build-context x=oci-layout:///nonexistent "$C"
+expect_grep "bad.Dockerfile:2: build context x=oci-layout:///nonexistent: only docker-image://, target: and local directories are supported" "$TMP/err" "oci-layout context"
+expect_status 2 "$KILN" build -f "$TMP/bad.Dockerfile" --build-context "x=$TMP/nonexistent" "$C"
+expect_grep "build context x=$TMP/nonexistent: No such file or directory" "$TMP/err" "missing local context"
+
+# --jobs
+expect_status 2 "$KILN" build --jobs 0 "$C"
+expect_grep "--jobs 0: give a number from 1 to 1024" "$TMP/err" "--jobs 0"
+cat >"$TMP/two.Dockerfile" <<'DF'
+FROM bb:local AS a
+RUN echo a > /a
+FROM bb:local AS b
+RUN echo b > /b
+FROM bb:local AS c
+COPY --from=a /a /a
+COPY --from=b /b /b
+DF
+# With one job a stage starts only after the one before it is done.
+expect_status 0 "$KILN" build --jobs 1 --progress plain -f "$TMP/two.Dockerfile" "$C"
+if python3 - "$TMP/err" <<'PY'; then pass; else fail "--jobs 1 interleaved stages: $(cat "$TMP/err")"; fi
+import re, sys
+running = set()
+for line in open(sys.argv[1]):
+    m = re.match(r"#(\d+) \[", line)
+    if m:
+        assert not running, line
+        running.add(m.group(1))
+    m = re.match(r"#(\d+) DONE", line)
+    if m:
+        running.discard(m.group(1))
+PY
+for j in 1 2 4; do
+    expect_status 0 "$KILN" build -q --jobs $j --build-arg SOURCE_DATE_EPOCH=1700000000 -f "$TMP/two.Dockerfile" "$C"
+    cp "$TMP/out" "$TMP/id.$j"
+done
+cmp -s "$TMP/id.1" "$TMP/id.2" && cmp -s "$TMP/id.1" "$TMP/id.4" && pass ||
+    fail "image IDs differ with the number of jobs: $(cat "$TMP/id.1" "$TMP/id.2" "$TMP/id.4")"
+
+expect_status 0 "$KILN" store check
+left=$(ls "$KILN_STORE/tmp" | wc -l)
+[ "$left" -eq 0 ] && pass || fail "tmp/ holds $left entries after the builds"
+finish
