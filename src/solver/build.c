@@ -62,6 +62,8 @@ typedef struct sched {
     size_t *order;          /* the needed stages, dependencies first (what one worker runs) */
     size_t n_order;
     size_t n_workers; /* still running */
+    size_t n_threads; /* started */
+    size_t n_early;   /* workers in a stage started before its COPY --from stages were built */
     int last_step;
     volatile sig_atomic_t stop; /* a step failed or the build was cancelled */
     bool is_failed;
@@ -1091,6 +1093,29 @@ static int run_trigger(build *b, stage_state *st, const char *text, const char *
     return rc;
 }
 
+static bool is_dep(size_t self, long dep)
+{
+    return dep >= 0 && (size_t)dep != self;
+}
+
+/* Before instruction `in` of stage i: waits until the stages it copies or
+ * mounts from are built (a stage started early), or the build stops. */
+static int wait_for_sources(build *b, size_t i, const kn_instr *in, kn_err *err)
+{
+    sched *sc = b->sch;
+    const kn_graph_stage *gs = &b->g->stages.items[i];
+    for (size_t k = 0; k < gs->edges.len; k++) {
+        const kn_graph_edge *e = &gs->edges.items[k];
+        if (e->instr != in || !is_dep(i, e->stage))
+            continue;
+        while (sc->status[e->stage] != STAGE_DONE && !sc->stop)
+            pthread_cond_wait(&sc->changed, &sc->lock);
+        if (sc->stop)
+            return kn_errf(err, EINTR, "interrupted");
+    }
+    return 0;
+}
+
 static int build_stage(build *b, size_t i, kn_err *err)
 {
     const kn_graph_stage *gs = &b->g->stages.items[i];
@@ -1112,6 +1137,8 @@ static int build_stage(build *b, size_t i, kn_err *err)
     /* G-16: a stage a named context replaces runs none of its instructions. */
     for (size_t k = 0; k < is->instrs.len && !gs->is_replaced; k++) {
         const kn_instr *in = is->instrs.items[k];
+        if (wait_for_sources(b, i, in, err) < 0)
+            return -1;
         b->stage_name = gs->name;
         b->count = is->instrs.len + 1;
         instr_step s = {st, in, df->escape};
@@ -1122,11 +1149,6 @@ static int build_stage(build *b, size_t i, kn_err *err)
 }
 
 /* ---- the scheduler ---- */
-
-static bool is_dep(size_t self, long dep)
-{
-    return dep >= 0 && (size_t)dep != self;
-}
 
 /* Post-order from the outputs: every stage after the ones it needs. */
 static void add_needed(sched *sc, const kn_graph *g, size_t i)
@@ -1141,29 +1163,47 @@ static void add_needed(sched *sc, const kn_graph *g, size_t i)
     sc->order[sc->n_order++] = i;
 }
 
-static bool is_ready(const sched *sc, const kn_graph *g, size_t i)
+/* Whether the stages stage i needs are built: all of them, or only its base
+ * (is_base_only). */
+static bool is_ready(const sched *sc, const kn_graph *g, size_t i, bool is_base_only)
 {
     const kn_graph_stage *gs = &g->stages.items[i];
     for (size_t k = 0; k < gs->edges.len; k++) {
-        long dep = gs->edges.items[k].stage;
-        if (is_dep(i, dep) && sc->status[dep] != STAGE_DONE)
+        const kn_graph_edge *e = &gs->edges.items[k];
+        if (is_base_only && e->kind != KN_GRAPH_EDGE_FROM)
+            continue;
+        if (is_dep(i, e->stage) && sc->status[e->stage] != STAGE_DONE)
             return false;
     }
     return true;
 }
 
-/* The first waiting stage in `order` whose dependencies are built; -1 when
- * none is (*is_waiting: some stage still waits). */
-static long pick_stage(const sched *sc, const kn_graph *g, bool *is_waiting)
+/* The first waiting stage in `order` whose dependencies are built; else,
+ * like BuildKit, which runs steps rather than stages, the first whose base is
+ * built, so that its steps before a COPY --from run meanwhile (*is_early).
+ * Such a stage waits at that COPY, so one worker is always kept for stages
+ * that can run to their end: with it, every wait ends. -1 when no stage can
+ * start (*is_waiting: some stage still waits). */
+static long pick_stage(const sched *sc, const kn_graph *g, bool *is_waiting, bool *is_early)
 {
     *is_waiting = false;
+    *is_early = false;
     for (size_t k = 0; k < sc->n_order; k++) {
         size_t i = sc->order[k];
         if (sc->status[i] != STAGE_WAITING)
             continue;
         *is_waiting = true;
-        if (is_ready(sc, g, i))
+        if (is_ready(sc, g, i, false))
             return (long)i;
+    }
+    if (sc->n_early + 1 >= sc->n_threads)
+        return -1;
+    for (size_t k = 0; k < sc->n_order; k++) {
+        size_t i = sc->order[k];
+        if (sc->status[i] == STAGE_WAITING && is_ready(sc, g, i, true)) {
+            *is_early = true;
+            return (long)i;
+        }
     }
     return -1;
 }
@@ -1189,8 +1229,8 @@ static void *worker(void *arg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     pthread_mutex_lock(&sc->lock);
     while (!sc->stop) {
-        bool is_waiting;
-        long i = pick_stage(sc, b->g, &is_waiting);
+        bool is_waiting, is_early;
+        long i = pick_stage(sc, b->g, &is_waiting, &is_early);
         if (i < 0) {
             if (!is_waiting || !is_any_running(sc))
                 break;
@@ -1198,8 +1238,11 @@ static void *worker(void *arg)
             continue;
         }
         sc->status[i] = STAGE_RUNNING;
+        sc->n_early += is_early;
         kn_err err = KN_ERR_INIT;
-        if (build_stage(b, (size_t)i, &err) == 0) {
+        int rc = build_stage(b, (size_t)i, &err);
+        sc->n_early -= is_early;
+        if (rc == 0) {
             sc->status[i] = STAGE_DONE;
         } else {
             /* The first failure is the build's; the rest are its echoes. */
@@ -1241,6 +1284,7 @@ static int run_workers(build *b, size_t jobs, kn_err *err)
             break;
         started++;
         sc->n_workers++;
+        sc->n_threads++;
     }
     if (started == 0) {
         pthread_mutex_unlock(&sc->lock);

@@ -2,8 +2,9 @@
 # kiln build --build-context (SEMANTICS G-15 .. G-17) and --jobs (issue 6,
 # points 1 and 6): named contexts from a local directory (with its own
 # .dockerignore), docker-image:// and target:, a context replacing a whole
-# stage, sources kiln cannot use; stages one at a time with --jobs 1 and the
-# same image whatever the number of jobs.
+# stage, sources kiln cannot use; stages one at a time with --jobs 1, a
+# stage started before the stage it copies from is built, and the same image
+# whatever the number of jobs.
 . "$(dirname "$0")/lib.sh"
 build_setup
 mkdir -p "$TMP/other/sub"
@@ -85,6 +86,28 @@ for j in 1 2 4; do
 done
 cmp -s "$TMP/id.1" "$TMP/id.2" && cmp -s "$TMP/id.1" "$TMP/id.4" && pass ||
     fail "image IDs differ with the number of jobs: $(cat "$TMP/id.1" "$TMP/id.2" "$TMP/id.4")"
+
+# With two jobs a stage starts before a stage it copies from is built and
+# waits at the COPY (as BuildKit, which schedules steps, not stages). Here
+# the copier's first RUN is what lets the source's RUN end: built one after
+# the other, the source's listener would time out and the build fail.
+port=$((20000 + RANDOM % 20000))
+cat >"$TMP/early.Dockerfile" <<DF
+FROM bb:local AS src
+RUN timeout 60 nc -l -p $port > /got && test -s /got
+FROM bb:local AS copier
+RUN i=0; until echo early > /sent && nc 127.0.0.1 $port < /sent; do i=\$((i+1)); [ \$i -lt 600 ] || exit 1; sleep 0.1; done
+COPY --from=src /got /got
+RUN cat /got
+DF
+expect_status 0 "$KILN" build --jobs 2 --progress plain -f "$TMP/early.Dockerfile" "$C"
+grep -qE '^#[0-9]+ [0-9.]+ early$' "$TMP/err" && pass ||
+    fail "copier started early: the copied file: $(cat "$TMP/err")"
+copier=$(grep -n '\[copier 2/4\]' "$TMP/err" | cut -d: -f1)
+src_done=$(sed -n 's/^#\([0-9]*\) \[src 2\/2\] RUN .*/\1/p' "$TMP/err")
+src_done=$(grep -n "^#$src_done DONE" "$TMP/err" | cut -d: -f1)
+[ -n "$copier" ] && [ -n "$src_done" ] && [ "$copier" -lt "$src_done" ] && pass ||
+    fail "copier's RUN did not start before the source stage was done: $(cat "$TMP/err")"
 
 expect_status 0 "$KILN" store check
 left=$(ls "$KILN_STORE/tmp" | wc -l)
