@@ -266,64 +266,6 @@ static int unsupported_context(const kn_graph_context *c, kn_err *err)
                    c->name, c->source);
 }
 
-/* A local directory as a base (G-16: its files, no config): imported as a
- * one-layer image without a name (`kiln prune` removes it later). */
-static int start_from_dir(build *b, stage_state *st, const kn_graph_stage *gs, long ctx,
-                          kn_err *err)
-{
-    start_scratch(st, gs->platform);
-    kn_digest id;
-    kn_autofree char *comment = NULL;
-    kn_buf c = KN_BUF_INIT;
-    kn_buf_addf(&c, "build context %s", b->g->contexts.items[ctx].name);
-    comment = kn_buf_release(&c);
-    int rc = kn_image_import(b->s, b->context_fds[ctx], true, comment, st->cfg, NULL, 0, &id, err);
-    json_decref(st->cfg);
-    st->cfg = NULL;
-    return rc < 0 ? -1 : start_from_image(b, st, id.str, err);
-}
-
-static int start_stage(build *b, size_t i, kn_err *err)
-{
-    const kn_graph_stage *gs = &b->g->stages.items[i];
-    stage_state *st = &b->states[i];
-    const kn_graph_context *ctx =
-        gs->base_kind == KN_GRAPH_BASE_CONTEXT ? &b->g->contexts.items[gs->context] : NULL;
-    if (gs->base_kind == KN_GRAPH_BASE_STAGE) {
-        start_from_stage(st, &b->states[gs->base_stage]);
-        return 0;
-    }
-    if (ctx && ctx->kind == KN_GRAPH_CONTEXT_TARGET) {
-        start_from_stage(st, &b->states[ctx->stage]);
-        return 0;
-    }
-    int rc = 0;
-    if (gs->base_kind == KN_GRAPH_BASE_IMAGE)
-        rc = start_from_image(b, st, gs->base_full, err);
-    else if (gs->base_kind == KN_GRAPH_BASE_SCRATCH)
-        start_scratch(st, gs->platform);
-    else if (ctx->kind == KN_GRAPH_CONTEXT_IMAGE)
-        rc = start_from_image(b, st, ctx->image, err);
-    else if (ctx->kind == KN_GRAPH_CONTEXT_LOCAL)
-        rc = start_from_dir(b, st, gs, gs->context, err);
-    else
-        rc = unsupported_context(ctx, err);
-    if (rc < 0)
-        return -1;
-    /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
-    if (!kn_config_get_env(st->cfg, "PATH"))
-        kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH);
-    json_t *env = json_object_get(config_obj(st->cfg), "Env");
-    size_t k;
-    json_t *v;
-    json_array_foreach(env, k, v)
-    {
-        if (json_is_string(v))
-            kn_strvec_push(&st->env, json_string_value(v));
-    }
-    return 0;
-}
-
 /* ---- history ---- */
 
 static void history(build *b, stage_state *st, const char *created_by)
@@ -788,6 +730,75 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
     kn_snapshot_free(snap);
     state_free(&tmp);
     return rc;
+}
+
+/* A local directory as a base (G-16: its files, no config), as BuildKit
+ * takes a local source for a root: one layer of its files but those its
+ * .dockerignore excludes, owners kept. */
+static int start_from_dir(build *b, stage_state *st, const kn_graph_stage *gs, long ctx,
+                          kn_err *err)
+{
+    start_scratch(st, gs->platform);
+    kn_dockerignore *ignore = b->context_ignores[ctx];
+    kn_copy_opts o = {.keep_owner = true,
+                      .is_excluded = ignore ? is_ignored : NULL,
+                      .exclude_ctx = ignore,
+                      .may_reinclude = ignore && kn_dockerignore_has_exclusions(ignore)};
+    kn_snapshot *snap = NULL;
+    if (mount_stage(b, &st->layers, &snap, err) < 0)
+        return -1;
+    kn_autoclose int rootfd = open_dir_path(snap->merged, err);
+    int rc = rootfd < 0 ? -1 : kn_copy(b->context_fds[ctx], ".", rootfd, "/", true, &o, err);
+    if (rootfd >= 0)
+        close(kn_steal_fd(&rootfd)); /* an open fd keeps the mount busy */
+    if (rc == 0) {
+        kn_autobuf kn_buf created_by = KN_BUF_INIT;
+        kn_buf_addf(&created_by, "build context %s", b->g->contexts.items[ctx].name);
+        rc = finish_snapshot(b, st, snap, created_by.data, err);
+    }
+    kn_snapshot_free(snap);
+    return rc;
+}
+
+static int start_stage(build *b, size_t i, kn_err *err)
+{
+    const kn_graph_stage *gs = &b->g->stages.items[i];
+    stage_state *st = &b->states[i];
+    const kn_graph_context *ctx =
+        gs->base_kind == KN_GRAPH_BASE_CONTEXT ? &b->g->contexts.items[gs->context] : NULL;
+    if (gs->base_kind == KN_GRAPH_BASE_STAGE) {
+        start_from_stage(st, &b->states[gs->base_stage]);
+        return 0;
+    }
+    if (ctx && ctx->kind == KN_GRAPH_CONTEXT_TARGET) {
+        start_from_stage(st, &b->states[ctx->stage]);
+        return 0;
+    }
+    int rc = 0;
+    if (gs->base_kind == KN_GRAPH_BASE_IMAGE)
+        rc = start_from_image(b, st, gs->base_full, err);
+    else if (gs->base_kind == KN_GRAPH_BASE_SCRATCH)
+        start_scratch(st, gs->platform);
+    else if (ctx->kind == KN_GRAPH_CONTEXT_IMAGE)
+        rc = start_from_image(b, st, ctx->image, err);
+    else if (ctx->kind == KN_GRAPH_CONTEXT_LOCAL)
+        rc = start_from_dir(b, st, gs, gs->context, err);
+    else
+        rc = unsupported_context(ctx, err);
+    if (rc < 0)
+        return -1;
+    /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
+    if (!kn_config_get_env(st->cfg, "PATH"))
+        kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH);
+    json_t *env = json_object_get(config_obj(st->cfg), "Env");
+    size_t k;
+    json_t *v;
+    json_array_foreach(env, k, v)
+    {
+        if (json_is_string(v))
+            kn_strvec_push(&st->env, json_string_value(v));
+    }
+    return 0;
 }
 
 /* ---- config steps (C-5 .. C-13) ---- */

@@ -43,9 +43,16 @@ grep -qE '^#[0-9]+ [0-9.]+ sub$' "$TMP/err" && pass || fail "local context listi
 
 # a local directory as a base: its files, no config
 printf 'FROM rootdir\n' >"$TMP/dir.Dockerfile"
+"$KILN" images -q --no-trunc >"$TMP/images.before"
 expect_status 0 "$KILN" build -f "$TMP/dir.Dockerfile" --build-context "rootdir=$TMP/other" \
     -o "type=local,dest=$TMP/dirout" "$C"
 [ "$(cat "$TMP/dirout/sub/f" 2>/dev/null)" = hello ] && pass || fail "FROM a local context: $(ls -R "$TMP/dirout" 2>&1)"
+[ -e "$TMP/dirout/skip" ] && fail "FROM a local context: its .dockerignore not applied" || pass
+# ... made as a layer of the build, not as an image of its own: the build's
+# result is the one image more in the store
+"$KILN" images -q --no-trunc >"$TMP/images.after"
+n=$(($(wc -l <"$TMP/images.after") - $(wc -l <"$TMP/images.before")))
+[ "$n" -eq 1 ] && pass || fail "FROM a local context: $n images more, want 1"
 
 # sources kiln cannot use, and a missing directory
 printf 'FROM bb:local\nCOPY --from=x /a /a\n' >"$TMP/bad.Dockerfile"
