@@ -174,6 +174,8 @@ static void plain_event(kn_progress *p, active_step *st, const kn_build_event *e
         plain_flush_line(p, st);
         fprintf(p->out, "#%d CANCELED\n", st->step);
         break;
+    case KN_BUILD_TICK: /* seen to in kn_progress_event */
+        break;
     }
 }
 
@@ -253,6 +255,8 @@ static void json_event(kn_progress *p, active_step *st, const kn_build_event *ev
     case KN_BUILD_STEP_OUTPUT:
         json_add_output(p, st, ev->data, ev->len);
         return;
+    case KN_BUILD_TICK:
+        return;
     case KN_BUILD_STEP_DONE:
     case KN_BUILD_STEP_ERROR:
     case KN_BUILD_STEP_CANCELED:
@@ -276,8 +280,9 @@ static void json_event(kn_progress *p, active_step *st, const kn_build_event *ev
  * timer, in step order, and the last lines of their output) is erased and
  * drawn again. Each live line is cut to the terminal's width and the view
  * to its height, so the cursor moves back up exactly as many lines as were
- * drawn. There is no timer thread: the view is drawn on events, at most
- * every TTY_FRAME_GAP seconds, and at once when a step starts or ends. */
+ * drawn. The view is drawn on events (the build's ticks among them, so
+ * timers move while steps are silent), at most every TTY_FRAME_GAP seconds,
+ * and at once when a step starts or ends. */
 
 /* The terminal's columns and rows, or the defaults when it does not say. */
 static void tty_size(kn_progress *p, size_t *cols, size_t *rows)
@@ -425,6 +430,7 @@ static void tty_event(kn_progress *p, active_step *st, const kn_build_event *ev)
     switch (ev->kind) {
     case KN_BUILD_STEP_START:
     case KN_BUILD_STEP_OUTPUT:
+    case KN_BUILD_TICK:
         break;
     case KN_BUILD_STEP_DONE:
         /* Finished steps collapse to one line. */
@@ -452,6 +458,12 @@ static void tty_event(kn_progress *p, active_step *st, const kn_build_event *ev)
 void kn_progress_event(void *ctx, const kn_build_event *ev)
 {
     kn_progress *p = ctx;
+    if (ev->kind == KN_BUILD_TICK) {
+        if (p->mode == KN_PROGRESS_TTY)
+            tty_render(p, false); /* the running steps' timers move */
+        fflush(p->out);
+        return;
+    }
     active_step *st = find_step(p, ev->step);
     if (ev->kind == KN_BUILD_STEP_START) {
         if (st)

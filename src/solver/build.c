@@ -1306,6 +1306,10 @@ static int run_workers(build *b, size_t jobs, kn_err *err)
     while (sc->n_workers > 0) {
         if (b->o->cancel && *b->o->cancel)
             sc->stop = 1;
+        if (b->o->event) {
+            kn_build_event tick = {.kind = KN_BUILD_TICK};
+            b->o->event(b->o->event_ctx, &tick);
+        }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 50 * 1000000L; /* a signal is noticed within 50 ms */

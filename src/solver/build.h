@@ -22,6 +22,8 @@ typedef enum kn_build_event_kind {
     KN_BUILD_STEP_ERROR,    /* the step failed: message */
     KN_BUILD_STEP_CANCELED, /* stopped because another step failed or the build was
                                interrupted: seconds */
+    KN_BUILD_TICK,          /* time passes (about every 50 ms while steps run): no step,
+                               for live views whose timers should move */
 } kn_build_event_kind;
 
 typedef struct kn_build_event {

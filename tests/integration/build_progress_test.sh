@@ -257,6 +257,11 @@ if diff -u "$TMP/want" "$TMP/tty" >"$TMP/diff"; then pass; else fail "tty screen
 # auto on a terminal is tty
 expect_status 0 on_tty "$KILN" build -t prog:1 "$C"
 grep -q $'\033\\[' "$TMP/tty.raw" && pass || fail "auto on a terminal: no live view: $(head -c 300 "$TMP/tty.raw")"
+# a silent step's timer moves in the live view
+printf 'FROM bb:local\nRUN sleep 1\n' >"$TMP/silent.Dockerfile"
+expect_status 0 on_tty "$KILN" build --progress tty -f "$TMP/silent.Dockerfile" "$C"
+n=$(grep -aoE '=> \[stage-0 2/2\] RUN sleep 1 +[0-9]+\.[0-9]s' "$TMP/tty.raw" | sed -E 's/.* //' | sort -u | wc -l)
+[ "$n" -ge 3 ] && pass || fail "tty: a silent step's timer drawn with $n values, want 3 or more: $(cat -v "$TMP/tty.raw")"
 # a failing step: all of its output, framed, beyond the live tail
 expect_status 1 on_tty "$KILN" build --progress tty -f "$TMP/fail.Dockerfile" "$C"
 {
