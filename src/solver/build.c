@@ -1304,8 +1304,10 @@ static int run_workers(build *b, size_t jobs, kn_err *err)
         return kn_errf(err, EAGAIN, "start a build worker");
     }
     while (sc->n_workers > 0) {
-        if (b->o->cancel && *b->o->cancel)
+        if (b->o->cancel && *b->o->cancel && !sc->stop) {
             sc->stop = 1;
+            pthread_cond_broadcast(&sc->changed); /* wakes stages waiting for others */
+        }
         if (b->o->event) {
             kn_build_event tick = {.kind = KN_BUILD_TICK};
             b->o->event(b->o->event_ctx, &tick);

@@ -175,4 +175,28 @@ else
     wait "$pid"
 fi
 nothing_left "parallel interrupt" "$pid"
+
+# An interrupt while a stage started early waits at its COPY --from for the
+# stage it copies from.
+cat >"$TMP/wait.Dockerfile" <<EOF
+FROM bb:local AS src
+RUN echo src started && sleep $SECS
+FROM bb:local AS copier
+RUN echo copier started
+COPY --from=src /etc/passwd /p
+EOF
+"$KILN" build --jobs 2 --progress plain -f "$TMP/wait.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+if wait_for ' src started$' "$TMP/err" && wait_for ' copier started$' "$TMP/err"; then
+    kill -INT "$pid"
+    wait_exit "$pid"
+    st=$?
+    [ "$st" -eq 130 ] && pass || fail "interrupt while waiting at COPY --from: exit status $st, want 130: $(cat "$TMP/err")"
+    grep -q '\[copier 3/3\]' "$TMP/err" && fail "the waiting COPY ran: $(cat "$TMP/err")" || pass
+else
+    fail "interrupt while waiting at COPY --from: the copier never started early: $(cat "$TMP/err")"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+fi
+nothing_left "interrupt while waiting at COPY --from" "$pid"
 finish
