@@ -75,23 +75,6 @@ const kn_cmd kn_cmd_import = {
     run_import,
 };
 
-static void split_platform(char *platform, kn_platform_want *out)
-{
-    out->os = platform;
-    out->arch = "";
-    out->variant = NULL;
-    char *slash = strchr(platform, '/');
-    if (slash) {
-        *slash = '\0';
-        out->arch = slash + 1;
-        slash = strchr(slash + 1, '/');
-        if (slash) {
-            *slash = '\0';
-            out->variant = slash + 1;
-        }
-    }
-}
-
 static int load_archive(const char *input, bool quiet, kn_err *err)
 {
     kn_autoclose int fd = input ? open(input, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
@@ -102,7 +85,7 @@ static int load_archive(const char *input, bool quiet, kn_err *err)
         return -1;
     kn_autofree char *platform = kn_graph_host_platform();
     kn_platform_want want;
-    split_platform(platform, &want);
+    kn_platform_want_parse(platform, &want);
     kn_loaded *images = NULL;
     size_t n = 0;
     if (kn_archive_load(s, fd, &want, &images, &n, err) < 0)
@@ -338,7 +321,7 @@ static int import_image(const char *source, const char *name_arg, const kn_strve
     if (kn_graph_parse_platform(platform_flag ? platform_flag : host, host, &platform, err) < 0)
         return -1;
     kn_platform_want want;
-    split_platform(platform, &want);
+    kn_platform_want_parse(platform, &want);
     kn_autojson json_t *cfg = kn_config_new(want.os, want.arch, want.variant, (int64_t)time(NULL));
     for (size_t i = 0; i < changes->len; i++)
         if (apply_change(cfg, changes->items[i], err) < 0)

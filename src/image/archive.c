@@ -60,16 +60,40 @@ static char *clean_name(const char *raw)
     return c;
 }
 
-static int read_entry_data(kn_store *s, struct archive *a, struct archive_entry *ae, entry *e,
-                           char *buf, kn_err *err)
+/* Reads IO_CHUNK bytes at most into buf: the count, 0 at the end, -1 with
+ * err set. */
+typedef ssize_t (*read_fn)(void *src, char *buf, kn_err *err);
+
+static ssize_t read_from_archive(void *src, char *buf, kn_err *err)
+{
+    ssize_t n = archive_read_data(src, buf, IO_CHUNK);
+    if (n < 0)
+        kn_errf(err, KN_EINPUT, "%s", archive_error_string(src));
+    return n;
+}
+
+static ssize_t read_from_fd(void *src, char *buf, kn_err *err)
+{
+    ssize_t n;
+    while ((n = read(*(int *)src, buf, IO_CHUNK)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        kn_errf(err, errno, "read");
+    return n;
+}
+
+/* Copies a file of `size` bytes into the work directory, hashing it, and
+ * keeps it in memory when small. */
+static int read_entry_data(kn_store *s, read_fn read, void *src, int64_t size, entry *e, char *buf,
+                           kn_err *err)
 {
     kn_blob_writer w;
     if (kn_blob_writer_open(s, &w, err) < 0)
         return -1;
     kn_autobuf kn_buf small = KN_BUF_INIT;
-    bool keep = archive_entry_size(ae) <= (la_int64_t)SMALL_MAX;
+    bool keep = size <= (int64_t)SMALL_MAX;
     ssize_t n;
-    while ((n = archive_read_data(a, buf, IO_CHUNK)) > 0) {
+    while ((n = read(src, buf, err)) > 0) {
         if (kn_blob_writer_write(&w, buf, (size_t)n, err) < 0) {
             kn_blob_writer_free(&w);
             return -1;
@@ -81,7 +105,7 @@ static int read_entry_data(kn_store *s, struct archive *a, struct archive_entry 
     }
     if (n < 0) {
         kn_blob_writer_free(&w);
-        return kn_errf(err, KN_EINPUT, "%s", archive_error_string(a));
+        return -1;
     }
     kn_blob_writer_finish(&w, &e->digest, &e->size);
     if (keep)
@@ -127,7 +151,7 @@ static int read_archive(kn_store *s, int fd, kn_map *entries, kn_err *err)
             kn_autofree char *joined = kn_path_join(dir ? dir : "", target ? target : "");
             e->link = clean_name(joined);
         } else if (archive_entry_filetype(ae) == AE_IFREG) {
-            if (read_entry_data(s, a, ae, e, buf, err) < 0) {
+            if (read_entry_data(s, read_from_archive, a, archive_entry_size(ae), e, buf, err) < 0) {
                 entry_free(e);
                 rc = kn_err_wrap(err, "read %s", name);
                 goto out;
@@ -631,6 +655,20 @@ static int load_planned(kn_store *s, plan_image *images, size_t n, kn_loaded **o
     return 0;
 }
 
+/* Deletes the entries' files that did not become blobs, and the entries. */
+static void entries_free(kn_store *s, kn_map *entries)
+{
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (kn_map_next(entries, &pos, &key, &value)) {
+        entry *e = value;
+        if (e->work && !e->is_placed)
+            unlinkat(s->workfd, e->work, 0);
+    }
+    kn_map_free(entries);
+}
+
 int kn_archive_load(kn_store *s, int fd, const kn_platform_want *platform, kn_loaded **out,
                     size_t *n, kn_err *err)
 {
@@ -658,16 +696,185 @@ int kn_archive_load(kn_store *s, int fd, const kn_platform_want *platform, kn_lo
     for (size_t i = 0; i < images.len; i++)
         plan_image_free(&images.items[i]);
     kn_vec_free(&images);
-    /* Entries not placed as blobs are deleted with the work directory. */
-    size_t pos = 0;
-    const char *key;
-    void *value;
-    while (kn_map_next(&entries, &pos, &key, &value)) {
-        entry *e = value;
-        if (e->work && !e->is_placed)
-            unlinkat(s->workfd, e->work, 0);
+    entries_free(s, &entries);
+    return rc;
+}
+
+/* ---- an image of an OCI image layout directory ---- */
+
+void kn_platform_want_parse(char *platform, kn_platform_want *out)
+{
+    out->os = platform;
+    out->arch = "";
+    out->variant = NULL;
+    char *slash = strchr(platform, '/');
+    if (slash) {
+        *slash = '\0';
+        out->arch = slash + 1;
+        slash = strchr(slash + 1, '/');
+        if (slash) {
+            *slash = '\0';
+            out->variant = slash + 1;
+        }
     }
-    kn_map_free(&entries);
+}
+
+/* Reads the layout's regular file `path` (resolved inside dirfd) into
+ * entries, once. */
+static int layout_read(kn_store *s, int dirfd, const char *path, kn_map *entries, char *buf,
+                       kn_err *err)
+{
+    if (kn_map_get(entries, path))
+        return 0;
+    /* O_NONBLOCK: a FIFO in the layout must not hang the open; it is refused below. */
+    kn_autoclose int fd = kn_openat_in_root(dirfd, path, O_RDONLY | O_NONBLOCK, 0, err);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return kn_errf(err, errno, "%s", path);
+    if (!S_ISREG(st.st_mode))
+        return kn_errf(err, KN_EINPUT, "%s: not a regular file", path);
+    entry *e = kn_xcalloc(1, sizeof(*e));
+    if (read_entry_data(s, read_from_fd, &fd, st.st_size, e, buf, err) < 0) {
+        entry_free(e);
+        return kn_err_wrap(err, "%s", path);
+    }
+    kn_map_set(entries, path, e);
+    return 0;
+}
+
+static entry *layout_read_blob(kn_store *s, int dirfd, const kn_digest *d, kn_map *entries,
+                               char *buf, kn_err *err)
+{
+    kn_autobuf kn_buf path = KN_BUF_INIT;
+    kn_buf_addf(&path, "blobs/sha256/%s", d->str + strlen(KN_DIGEST_PREFIX));
+    if (layout_read(s, dirfd, path.data, entries, buf, err) < 0)
+        return NULL;
+    return lookup(entries, path.data);
+}
+
+/* Reads the blobs descriptor d needs, and only those: its own, then an
+ * index's image for the platform, or a manifest's config and layers.
+ * plan_oci_manifest verifies them afterwards. */
+static int layout_collect(kn_store *s, int dirfd, const kn_descriptor *d,
+                          const kn_platform_want *platform, int depth, kn_map *entries, char *buf,
+                          kn_err *err)
+{
+    entry *e = layout_read_blob(s, dirfd, &d->digest, entries, buf, err);
+    if (!e)
+        return -1;
+    if (!e->data || depth >= MAX_INDEX_DEPTH)
+        return 0; /* plan_oci_manifest says what is wrong */
+    int rc = 0;
+    if (is_index_type(d->media_type)) {
+        kn_index idx = {0};
+        size_t pos;
+        if (kn_index_parse(e->data, e->size, &idx, err) == 0 &&
+            kn_index_pick(&idx, platform->os, platform->arch, platform->variant, &pos, err) == 0)
+            rc = layout_collect(s, dirfd, &idx.manifests[pos], platform, depth + 1, entries, buf,
+                                err);
+        kn_index_free(&idx);
+        return rc;
+    }
+    kn_manifest m = {0};
+    if (kn_manifest_parse(e->data, e->size, &m, err) < 0)
+        return 0;
+    if (!layout_read_blob(s, dirfd, &m.config.digest, entries, buf, err))
+        rc = -1;
+    for (size_t i = 0; i < m.n_layers && rc == 0; i++)
+        if (!layout_read_blob(s, dirfd, &m.layers[i].digest, entries, buf, err))
+            rc = -1;
+    kn_manifest_free(&m);
+    return rc;
+}
+
+/* Whether index.json's entry d is tagged `tag`: its ref.name is the tag, as
+ * OCI and containerd write it, or a whole reference with that tag, as kiln
+ * writes it. */
+static bool is_tagged(const kn_descriptor *d, const char *tag)
+{
+    json_t *v = d->annotations ? json_object_get(d->annotations, KN_ANNOT_REF_NAME) : NULL;
+    const char *name = json_string_value(v);
+    if (!name)
+        return false;
+    const char *colon = strrchr(name, ':');
+    return !strcmp(name, tag) ||
+           (colon && strchr(name, '/') && !strchr(colon, '/') && !strcmp(colon + 1, tag));
+}
+
+/* The image `digest` names (listed in index.json or not), else the one
+ * index.json tags `tag`. *own describes an unlisted digest (the caller frees
+ * its media type). */
+static int layout_pick(kn_store *s, int dirfd, const kn_index *idx, const char *tag,
+                       const char *digest, kn_map *entries, char *buf, kn_descriptor *own,
+                       const kn_descriptor **out, kn_err *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < idx->n_manifests; i++) {
+        const kn_descriptor *d = &idx->manifests[i];
+        if (digest ? strcmp(d->digest.str, digest) != 0 : !is_tagged(d, tag))
+            continue;
+        if (*out && !digest)
+            return kn_errf(err, KN_EINPUT,
+                           "index.json tags several images %s: name one with @DIGEST", tag);
+        *out = d;
+    }
+    if (*out)
+        return 0;
+    if (!digest)
+        return kn_errf(err, KN_EINPUT, "index.json lists no image tagged %s", tag);
+    if (kn_digest_parse(&own->digest, digest, err) < 0)
+        return -1;
+    entry *e = layout_read_blob(s, dirfd, &own->digest, entries, buf, err);
+    if (!e)
+        return -1;
+    json_t *doc = e->data ? json_loadb(e->data, e->size, 0, NULL) : NULL;
+    const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+    own->media_type = kn_xstrdup(mt                                  ? mt
+                                 : json_object_get(doc, "manifests") ? KN_MT_OCI_INDEX
+                                                                     : KN_MT_OCI_MANIFEST);
+    json_decref(doc);
+    own->size = (int64_t)e->size;
+    *out = own;
+    return 0;
+}
+
+int kn_layout_load(kn_store *s, int dirfd, const char *tag, const char *digest,
+                   const kn_platform_want *platform, kn_digest *id, kn_err *err)
+{
+    if (kn_store_hold(s, err) < 0)
+        return -1;
+    kn_map entries;
+    kn_map_init(&entries, entry_free);
+    kn_autofree char *buf = kn_xmalloc(IO_CHUNK);
+    kn_index idx = {0};
+    kn_descriptor own = {0};
+    const kn_descriptor *d = NULL;
+    plan_image p = {0};
+    kn_loaded *loaded = NULL;
+    size_t n = 0;
+    int rc = layout_read(s, dirfd, "index.json", &entries, buf, err);
+    entry *ix = rc == 0 ? lookup(&entries, "index.json") : NULL;
+    if (ix && !ix->data)
+        rc = kn_errf(err, KN_EINPUT, "index.json is larger than %u bytes", SMALL_MAX);
+    if (rc == 0 && kn_index_parse(ix->data, ix->size, &idx, err) < 0)
+        rc = kn_err_wrap(err, "index.json");
+    if (rc == 0)
+        rc = layout_pick(s, dirfd, &idx, tag, digest, &entries, buf, &own, &d, err);
+    if (rc == 0)
+        rc = layout_collect(s, dirfd, d, platform, 0, &entries, buf, err);
+    if (rc == 0)
+        rc = plan_oci_manifest(&entries, d, platform, 0, &p, err);
+    if (rc == 0)
+        rc = load_planned(s, &p, 1, &loaded, &n, err);
+    if (rc == 0)
+        *id = loaded[0].id;
+    kn_loaded_free(loaded, n);
+    plan_image_free(&p);
+    kn_index_free(&idx);
+    free(own.media_type);
+    entries_free(s, &entries);
     return rc;
 }
 

@@ -32,6 +32,18 @@ int kn_archive_load(kn_store *s, int fd, const kn_platform_want *platform, kn_lo
                     size_t *n, kn_err *err);
 void kn_loaded_free(kn_loaded *images, size_t n);
 
+/* Splits "os/arch[/variant]" in place. */
+void kn_platform_want_parse(char *platform, kn_platform_want *out);
+
+/* Loads one image of the OCI image layout in the directory dirfd
+ * (borrowed; every path resolved inside it): the one `digest` names when
+ * given, else the one index.json lists with the ref.name annotation `tag`;
+ * an index is resolved for `platform`. Only the blobs that image needs are
+ * read, each verified as kn_archive_load does. The image is recorded
+ * without a name; *id gets its ID. */
+int kn_layout_load(kn_store *s, int dirfd, const char *tag, const char *digest,
+                   const kn_platform_want *platform, kn_digest *id, kn_err *err);
+
 typedef enum kn_archive_format {
     KN_ARCHIVE_DOCKER, /* manifest.json plus an OCI layout: docker load and skopeo read it */
     KN_ARCHIVE_OCI,    /* an OCI image layout */

@@ -81,6 +81,7 @@ typedef struct build {
     /* per --build-context: a local directory's fd and .dockerignore, else -1 and NULL */
     int *context_fds;
     kn_dockerignore **context_ignores;
+    char **context_images; /* per context: the image an OCI layout's was loaded as, or NULL */
     kn_strvec build_args;
     char *runtime;
     int64_t now;
@@ -258,12 +259,60 @@ static void start_from_stage(stage_state *st, const stage_state *from)
     }
 }
 
-static int unsupported_context(const kn_graph_context *c, kn_err *err)
+/* oci-layout://DIR[:TAG][@DIGEST] (G-17): a digest wins over a tag, and the
+ * tag is "latest" when neither is given. */
+static void split_layout_source(const char *source, char **dir, char **tag, char **digest)
 {
-    return kn_errf(err, KN_EINPUT,
-                   "build context %s=%s: only docker-image://, target: and local directories are "
-                   "supported (`kiln load` the image, then use docker-image://)",
-                   c->name, c->source);
+    const char *spec = source + strlen("oci-layout://");
+    const char *at = strrchr(spec, '@');
+    const char *end = at ? at : spec + strlen(spec);
+    const char *colon = NULL;
+    for (const char *p = spec; p < end; p++) {
+        if (*p == '/')
+            colon = NULL;
+        else if (*p == ':')
+            colon = p;
+    }
+    *dir = kn_xstrndup(spec, (size_t)((colon ? colon : end) - spec));
+    *tag = colon ? kn_xstrndup(colon + 1, (size_t)(end - colon - 1)) : kn_xstrdup("latest");
+    *digest = at ? kn_xstrdup(at + 1) : NULL;
+}
+
+/* The image a docker-image:// or oci-layout:// context stands for, as a
+ * store reference. An OCI layout's image is loaded into the store (without
+ * a name) the first time a stage needs it. */
+static int context_image(build *b, long ctx, const char *platform, const char **out, kn_err *err)
+{
+    const kn_graph_context *c = &b->g->contexts.items[ctx];
+    if (c->kind == KN_GRAPH_CONTEXT_IMAGE) {
+        *out = c->image;
+        return 0;
+    }
+    if (c->kind != KN_GRAPH_CONTEXT_OCI_LAYOUT)
+        return kn_errf(err, KN_EINPUT,
+                       "build context %s=%s: git and URL sources are not supported; use a local "
+                       "directory, docker-image://, oci-layout:// or target:",
+                       c->name, c->source);
+    if (!b->context_images[ctx]) {
+        kn_autofree char *dir = NULL, *tag = NULL, *digest = NULL;
+        split_layout_source(c->source, &dir, &tag, &digest);
+        kn_autofree char *want_text = kn_xstrdup(platform);
+        kn_platform_want want;
+        kn_platform_want_parse(want_text, &want);
+        kn_autoclose int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        kn_digest id;
+        if (fd < 0)
+            return kn_errf(err, KN_EINPUT, "build context %s=%s: %s", c->name, c->source,
+                           strerror(errno));
+        if (kn_layout_load(b->s, fd, tag, digest, &want, &id, err) < 0) {
+            kn_err_wrap(err, "build context %s=%s", c->name, c->source);
+            err->code = KN_EINPUT; /* an unusable context is bad input: exit 2 */
+            return -1;
+        }
+        b->context_images[ctx] = kn_xstrdup(id.str);
+    }
+    *out = b->context_images[ctx];
+    return 0;
 }
 
 /* ---- history ---- */
@@ -630,11 +679,10 @@ static int mount_source(build *b, size_t st_index, const kn_instr *in, kn_snapsh
         }
     }
     if (*ctx >= 0 && stage < 0) {
-        const kn_graph_context *c = &b->g->contexts.items[*ctx];
-        if (c->kind == KN_GRAPH_CONTEXT_LOCAL)
+        if (b->g->contexts.items[*ctx].kind == KN_GRAPH_CONTEXT_LOCAL)
             return 0;
-        if (c->kind != KN_GRAPH_CONTEXT_IMAGE)
-            return unsupported_context(c, err);
+        if (context_image(b, *ctx, gs->platform, &image, err) < 0)
+            return -1;
     }
     *ctx = -1;
     if (stage >= 0)
@@ -779,12 +827,14 @@ static int start_stage(build *b, size_t i, kn_err *err)
         rc = start_from_image(b, st, gs->base_full, err);
     else if (gs->base_kind == KN_GRAPH_BASE_SCRATCH)
         start_scratch(st, gs->platform);
-    else if (ctx->kind == KN_GRAPH_CONTEXT_IMAGE)
-        rc = start_from_image(b, st, ctx->image, err);
     else if (ctx->kind == KN_GRAPH_CONTEXT_LOCAL)
         rc = start_from_dir(b, st, gs, gs->context, err);
-    else
-        rc = unsupported_context(ctx, err);
+    else {
+        const char *image = NULL;
+        rc = context_image(b, gs->context, gs->platform, &image, err);
+        if (rc == 0)
+            rc = start_from_image(b, st, image, err);
+    }
     if (rc < 0)
         return -1;
     /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
@@ -1419,6 +1469,7 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
     size_t n_ctx = b.g->contexts.len;
     b.context_fds = kn_xcalloc(n_ctx + 1, sizeof(*b.context_fds));
     b.context_ignores = kn_xcalloc(n_ctx + 1, sizeof(*b.context_ignores));
+    b.context_images = kn_xcalloc(n_ctx + 1, sizeof(*b.context_images));
     int rc = 0;
     for (size_t i = 0; i < n_ctx; i++) {
         const kn_graph_context *c = &b.g->contexts.items[i];
@@ -1457,9 +1508,11 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
         if (b.context_fds[i] >= 0)
             close(b.context_fds[i]);
         kn_dockerignore_free(b.context_ignores[i]);
+        free(b.context_images[i]);
     }
     free(b.context_fds);
     free(b.context_ignores);
+    free(b.context_images);
     free(sc.status);
     free(sc.order);
     kn_strvec_free(&b.build_args);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kiln build --build-context (SEMANTICS G-15 .. G-17) and --jobs (issue 6,
 # points 1 and 6): named contexts from a local directory (with its own
-# .dockerignore), docker-image:// and target:, a context replacing a whole
+# .dockerignore), docker-image://, oci-layout:// and target:, a context replacing a whole
 # stage, sources kiln cannot use; stages one at a time with --jobs 1, a
 # stage started before the stage it copies from is built, and the same image
 # whatever the number of jobs.
@@ -54,10 +54,74 @@ expect_status 0 "$KILN" build -f "$TMP/dir.Dockerfile" --build-context "rootdir=
 n=$(($(wc -l <"$TMP/images.after") - $(wc -l <"$TMP/images.before")))
 [ "$n" -eq 1 ] && pass || fail "FROM a local context: $n images more, want 1"
 
-# sources kiln cannot use, and a missing directory
+# oci-layout://DIR[:TAG][@DIGEST]: an image of an OCI image layout, by tag
+# (ref.name as kiln writes it, a whole reference, or as OCI and containerd
+# write it, the tag alone; "latest" by default) or by digest
+printf 'FROM bb:local\nRUN echo from-layout > /marker\n' >"$TMP/lay.Dockerfile"
+expect_status 0 "$KILN" build -f "$TMP/lay.Dockerfile" -t lay:v1 -o "type=oci-layout,dest=$TMP/lay" "$C"
+python3 - "$TMP/lay" "$TMP/lay2" <<'PY'
+import json, shutil, sys
+shutil.copytree(sys.argv[1], sys.argv[2])
+ix = json.load(open(sys.argv[2] + "/index.json"))
+ix["manifests"][0]["annotations"] = {"org.opencontainers.image.ref.name": "v2"}
+json.dump(ix, open(sys.argv[2] + "/index.json", "w"))
+PY
+digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$TMP/lay/index.json")
+cat >"$TMP/uselay.Dockerfile" <<'DF'
+FROM one
+COPY --from=two /marker /two
+COPY --from=three /marker /three
+RUN cat /marker /two /three
+DF
+expect_status 0 "$KILN" build --progress plain -f "$TMP/uselay.Dockerfile" \
+    --build-context "one=oci-layout://$TMP/lay:v1" --build-context "two=oci-layout://$TMP/lay2:v2" \
+    --build-context "three=oci-layout://$TMP/lay2@$digest" "$C"
+n=$(grep -cE '^#[0-9]+ [0-9.]+ from-layout$' "$TMP/err")
+[ "$n" -eq 3 ] && pass || fail "oci-layout contexts: $n files from the layouts, want 3: $(cat "$TMP/err")"
+expect_status 2 "$KILN" build -f "$TMP/uselay.Dockerfile" --build-context "one=oci-layout://$TMP/lay" \
+    --build-context "two=oci-layout://$TMP/lay2:v2" --build-context "three=oci-layout://$TMP/lay2:v2" "$C"
+expect_grep "uselay.Dockerfile:1: build context one=oci-layout://$TMP/lay: index.json lists no image tagged latest" "$TMP/err" "oci-layout: no such tag"
+# a layout whose blob does not match its digest, or whose blob is a link
+# out of the layout, is refused, and the store is left as it was
+cp -r "$TMP/lay2" "$TMP/lay3"
+python3 - "$TMP/lay3" <<'PY'
+import json, os, sys
+lay = sys.argv[1]
+ix = json.load(open(lay + "/index.json"))
+m = json.load(open(lay + "/blobs/sha256/" + ix["manifests"][0]["digest"][7:]))
+layer = lay + "/blobs/sha256/" + m["layers"][-1]["digest"][7:]
+data = bytearray(open(layer, "rb").read())
+data[len(data) // 2] ^= 0xff
+open(layer, "wb").write(data)
+config = lay + "/blobs/sha256/" + m["config"]["digest"][7:]
+os.unlink(config)
+os.symlink("/etc/hostname", config)
+PY
+"$KILN" images -q --no-trunc >"$TMP/images.before"
+printf 'FROM bad\n' >"$TMP/badlay.Dockerfile"
+expect_status 2 "$KILN" build -f "$TMP/badlay.Dockerfile" --build-context "bad=oci-layout://$TMP/lay3:v2" "$C"
+expect_grep "build context bad=oci-layout://$TMP/lay3:v2: open blobs/sha256/" "$TMP/err" "oci-layout: a link out of the layout"
+python3 - "$TMP/lay3" "$TMP/lay2" <<'PY'
+import os, shutil, sys
+bad, good = sys.argv[1], sys.argv[2]
+for name in os.listdir(bad + "/blobs/sha256"):
+    p = bad + "/blobs/sha256/" + name
+    if os.path.islink(p):
+        os.unlink(p)
+        shutil.copy(good + "/blobs/sha256/" + name, p)
+PY
+expect_status 2 "$KILN" build -f "$TMP/badlay.Dockerfile" --build-context "bad=oci-layout://$TMP/lay3:v2" "$C"
+expect_grep "has content with digest" "$TMP/err" "oci-layout: a corrupt layer"
+"$KILN" images -q --no-trunc >"$TMP/images.after"
+cmp -s "$TMP/images.before" "$TMP/images.after" && pass || fail "a refused layout changed the images"
+expect_status 0 "$KILN" store check
+
+# sources kiln cannot use, and missing directories
 printf 'FROM bb:local\nCOPY --from=x /a /a\n' >"$TMP/bad.Dockerfile"
 expect_status 2 "$KILN" build -f "$TMP/bad.Dockerfile" --build-context x=oci-layout:///nonexistent "$C"
-expect_grep "bad.Dockerfile:2: build context x=oci-layout:///nonexistent: only docker-image://, target: and local directories are supported" "$TMP/err" "oci-layout context"
+expect_grep "bad.Dockerfile:2: build context x=oci-layout:///nonexistent: No such file or directory" "$TMP/err" "missing oci-layout"
+expect_status 2 "$KILN" build -f "$TMP/bad.Dockerfile" --build-context x=https://example.invalid/ctx.tar "$C"
+expect_grep "bad.Dockerfile:2: build context x=https://example.invalid/ctx.tar: git and URL sources are not supported" "$TMP/err" "URL context"
 expect_status 2 "$KILN" build -f "$TMP/bad.Dockerfile" --build-context "x=$TMP/nonexistent" "$C"
 expect_grep "build context x=$TMP/nonexistent: No such file or directory" "$TMP/err" "missing local context"
 
