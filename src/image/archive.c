@@ -799,8 +799,7 @@ static bool is_tagged(const kn_descriptor *d, const char *tag)
     if (!name)
         return false;
     const char *colon = strrchr(name, ':');
-    return !strcmp(name, tag) ||
-           (colon && strchr(name, '/') && !strchr(colon, '/') && !strcmp(colon + 1, tag));
+    return !strcmp(name, tag) || (colon && !strchr(colon, '/') && !strcmp(colon + 1, tag));
 }
 
 /* The image `digest` names (listed in index.json or not), else the one
