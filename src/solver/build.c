@@ -1195,6 +1195,21 @@ static int build_stage(build *b, size_t i, kn_err *err)
         if (run_trigger(b, st, st->triggers.items[k], df->path, is->from->line, err) < 0)
             return -1;
     }
+    /* G-24: a base stage's ONBUILD triggers too, as the graph parsed them,
+     * so that their --from edges are found like any instruction's. */
+    const kn_instr_stage *base =
+        gs->base_kind == KN_GRAPH_BASE_STAGE ? b->g->stages.items[gs->base_stage].stage : NULL;
+    for (size_t k = 0; base && k < base->instrs.len && !gs->is_replaced; k++) {
+        const kn_instr *on = base->instrs.items[k];
+        if (on->kind != KN_INSTR_ONBUILD || !on->onbuild.trigger)
+            continue;
+        if (wait_for_sources(b, i, on->onbuild.trigger, err) < 0)
+            return -1;
+        b->stage_name = gs->name;
+        instr_step s = {st, on->onbuild.trigger, df->escape};
+        if (step(b, 1, on->node->original, df->path, is->from->line, instr_fn, &s, err) < 0)
+            return -1;
+    }
     /* G-16: a stage a named context replaces runs none of its instructions. */
     for (size_t k = 0; k < is->instrs.len && !gs->is_replaced; k++) {
         const kn_instr *in = is->instrs.items[k];

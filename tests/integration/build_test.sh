@@ -103,6 +103,27 @@ expect_grep "ONBUILD RUN echo triggered > /trig" "$TMP/err" "trigger runs as a s
 expect_grep " triggered" "$TMP/err" "trigger's file is there"
 expect_status 0 "$KILN" inspect onbuild:child
 if grep -q OnBuild "$TMP/out"; then fail "child image carries the triggers on"; else pass; fi
+# ... and when a stage of the same Dockerfile is the base: its triggers run
+# first in the stage built on it, their --from naming this file's stages,
+# for one generation only (G-24, G-25)
+cat >"$TMP/ob3.Dockerfile" <<'DF'
+FROM bb:local AS src
+RUN echo from-src > /s
+FROM bb:local AS parent
+ONBUILD RUN echo triggered-here > /x
+ONBUILD COPY --from=src /s /s
+FROM parent AS child
+RUN cat /x /s
+FROM child
+RUN echo more >> /x && cat /x
+DF
+expect_status 0 "$KILN" build --progress plain -f "$TMP/ob3.Dockerfile" "$C"
+expect_grep "[child 1/2] ONBUILD COPY --from=src /s /s" "$TMP/err" "a base stage's trigger runs as a step"
+grep -qE '^#[0-9]+ [0-9.]+ from-src$' "$TMP/err" && pass || fail "base stage trigger COPY --from: $(cat "$TMP/err")"
+n=$(grep -cE '^#[0-9]+ [0-9.]+ triggered-here$' "$TMP/err")
+[ "$n" -eq 2 ] && pass || fail "base stage trigger: its line printed $n times, want 2 (child and grandchild cat /x): $(cat "$TMP/err")"
+n=$(grep -c 'ONBUILD RUN echo triggered-here' "$TMP/err")
+[ "$n" -eq 2 ] && pass || fail "base stage triggers ran $n times, want 2 (parent's own step, child's trigger): $(cat "$TMP/err")"
 
 # heredocs: RUN runs the body (I-26); COPY writes files, expanded unless quoted (F-14, X-18)
 cat >"$TMP/hd.Dockerfile" <<'DF'
