@@ -720,21 +720,33 @@ void kn_platform_want_parse(char *platform, kn_platform_want *out)
 }
 
 /* Reads the layout's regular file `path` (resolved inside dirfd) into
- * entries, once. */
-static int layout_read(kn_store *s, int dirfd, const char *path, kn_map *entries, char *buf,
-                       kn_err *err)
+ * entries, once: `size` bytes exactly when size >= 0, else SMALL_MAX at
+ * most. Type and size are checked before a byte is copied. */
+static int layout_read(kn_store *s, int dirfd, const char *path, int64_t size, kn_map *entries,
+                       char *buf, kn_err *err)
 {
     if (kn_map_get(entries, path))
         return 0;
-    /* O_NONBLOCK: a FIFO in the layout must not hang the open; it is refused below. */
-    kn_autoclose int fd = kn_openat_in_root(dirfd, path, O_RDONLY | O_NONBLOCK, 0, err);
-    if (fd < 0)
+    /* O_PATH until it is known to be a regular file: opening a FIFO or a
+     * device can block or act. */
+    kn_autoclose int pfd = kn_openat_in_root(dirfd, path, O_PATH, 0, err);
+    if (pfd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (fstat(pfd, &st) < 0)
         return kn_errf(err, errno, "%s", path);
     if (!S_ISREG(st.st_mode))
         return kn_errf(err, KN_EINPUT, "%s: not a regular file", path);
+    if (size >= 0 && st.st_size != size)
+        return kn_errf(err, KN_ECORRUPT, "%s is %lld bytes, the descriptor says %lld", path,
+                       (long long)st.st_size, (long long)size);
+    if (size < 0 && st.st_size > (off_t)SMALL_MAX)
+        return kn_errf(err, KN_EINPUT, "%s is larger than %u bytes", path, SMALL_MAX);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+    kn_autoclose int fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return kn_errf(err, errno, "open %s", path);
     entry *e = kn_xcalloc(1, sizeof(*e));
     if (read_entry_data(s, read_from_fd, &fd, st.st_size, e, buf, err) < 0) {
         entry_free(e);
@@ -744,12 +756,12 @@ static int layout_read(kn_store *s, int dirfd, const char *path, kn_map *entries
     return 0;
 }
 
-static entry *layout_read_blob(kn_store *s, int dirfd, const kn_digest *d, kn_map *entries,
-                               char *buf, kn_err *err)
+static entry *layout_read_blob(kn_store *s, int dirfd, const kn_digest *d, int64_t size,
+                               kn_map *entries, char *buf, kn_err *err)
 {
     kn_autobuf kn_buf path = KN_BUF_INIT;
     kn_buf_addf(&path, "blobs/sha256/%s", d->str + strlen(KN_DIGEST_PREFIX));
-    if (layout_read(s, dirfd, path.data, entries, buf, err) < 0)
+    if (layout_read(s, dirfd, path.data, size, entries, buf, err) < 0)
         return NULL;
     return lookup(entries, path.data);
 }
@@ -761,11 +773,13 @@ static int layout_collect(kn_store *s, int dirfd, const kn_descriptor *d,
                           const kn_platform_want *platform, int depth, kn_map *entries, char *buf,
                           kn_err *err)
 {
-    entry *e = layout_read_blob(s, dirfd, &d->digest, entries, buf, err);
+    entry *e = layout_read_blob(s, dirfd, &d->digest, d->size, entries, buf, err);
     if (!e)
         return -1;
-    if (!e->data || depth >= MAX_INDEX_DEPTH)
-        return 0; /* plan_oci_manifest says what is wrong */
+    /* A manifest too large, nested too deep or not what its digest says:
+     * plan_oci_manifest says what is wrong, and nothing more is read. */
+    if (!e->data || depth >= MAX_INDEX_DEPTH || !kn_digest_eq(&e->digest, &d->digest))
+        return 0;
     int rc = 0;
     if (is_index_type(d->media_type)) {
         kn_index idx = {0};
@@ -780,10 +794,10 @@ static int layout_collect(kn_store *s, int dirfd, const kn_descriptor *d,
     kn_manifest m = {0};
     if (kn_manifest_parse(e->data, e->size, &m, err) < 0)
         return 0;
-    if (!layout_read_blob(s, dirfd, &m.config.digest, entries, buf, err))
+    if (!layout_read_blob(s, dirfd, &m.config.digest, m.config.size, entries, buf, err))
         rc = -1;
     for (size_t i = 0; i < m.n_layers && rc == 0; i++)
-        if (!layout_read_blob(s, dirfd, &m.layers[i].digest, entries, buf, err))
+        if (!layout_read_blob(s, dirfd, &m.layers[i].digest, m.layers[i].size, entries, buf, err))
             rc = -1;
     kn_manifest_free(&m);
     return rc;
@@ -825,7 +839,7 @@ static int layout_pick(kn_store *s, int dirfd, const kn_index *idx, const char *
         return kn_errf(err, KN_EINPUT, "index.json lists no image tagged %s", tag);
     if (kn_digest_parse(&own->digest, digest, err) < 0)
         return -1;
-    entry *e = layout_read_blob(s, dirfd, &own->digest, entries, buf, err);
+    entry *e = layout_read_blob(s, dirfd, &own->digest, -1, entries, buf, err);
     if (!e)
         return -1;
     json_t *doc = e->data ? json_loadb(e->data, e->size, 0, NULL) : NULL;
@@ -853,10 +867,8 @@ int kn_layout_load(kn_store *s, int dirfd, const char *tag, const char *digest,
     plan_image p = {0};
     kn_loaded *loaded = NULL;
     size_t n = 0;
-    int rc = layout_read(s, dirfd, "index.json", &entries, buf, err);
-    entry *ix = rc == 0 ? lookup(&entries, "index.json") : NULL;
-    if (ix && !ix->data)
-        rc = kn_errf(err, KN_EINPUT, "index.json is larger than %u bytes", SMALL_MAX);
+    int rc = layout_read(s, dirfd, "index.json", -1, &entries, buf, err);
+    entry *ix = rc == 0 ? lookup(&entries, "index.json") : NULL; /* in memory: small */
     if (rc == 0 && kn_index_parse(ix->data, ix->size, &idx, err) < 0)
         rc = kn_err_wrap(err, "index.json");
     if (rc == 0)

@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/map.h"
 #include "base/mem.h"
 #include "base/path.h"
 #include "base/vec.h"
@@ -81,7 +82,7 @@ typedef struct build {
     /* per --build-context: a local directory's fd and .dockerignore, else -1 and NULL */
     int *context_fds;
     kn_dockerignore **context_ignores;
-    char **context_images; /* per context: the image an OCI layout's was loaded as, or NULL */
+    kn_map *layout_images; /* "<context index> <platform>": the ID an OCI layout's image got */
     kn_strvec build_args;
     char *runtime;
     int64_t now;
@@ -259,12 +260,14 @@ static void start_from_stage(stage_state *st, const stage_state *from)
     }
 }
 
-/* oci-layout://DIR[:TAG][@DIGEST] (G-17): a digest wins over a tag, and the
- * tag is "latest" when neither is given. */
+/* oci-layout://DIR[:TAG][@sha256:DIGEST] (G-17): a digest wins over a tag,
+ * and the tag is "latest" when neither is given. */
 static void split_layout_source(const char *source, char **dir, char **tag, char **digest)
 {
     const char *spec = source + strlen("oci-layout://");
-    const char *at = strrchr(spec, '@');
+    const char *at = NULL;
+    for (const char *p = strstr(spec, "@sha256:"); p; p = strstr(p + 1, "@sha256:"))
+        at = p;
     const char *end = at ? at : spec + strlen(spec);
     const char *colon = NULL;
     for (const char *p = spec; p < end; p++) {
@@ -280,7 +283,8 @@ static void split_layout_source(const char *source, char **dir, char **tag, char
 
 /* The image a docker-image:// or oci-layout:// context stands for, as a
  * store reference. An OCI layout's image is loaded into the store (without
- * a name) the first time a stage needs it. */
+ * a name) the first time a stage of that platform needs it: an index in the
+ * layout gives each platform its own image. */
 static int context_image(build *b, long ctx, const char *platform, const char **out, kn_err *err)
 {
     const kn_graph_context *c = &b->g->contexts.items[ctx];
@@ -293,7 +297,10 @@ static int context_image(build *b, long ctx, const char *platform, const char **
                        "build context %s=%s: git and URL sources are not supported; use a local "
                        "directory, docker-image://, oci-layout:// or target:",
                        c->name, c->source);
-    if (!b->context_images[ctx]) {
+    kn_autobuf kn_buf key = KN_BUF_INIT;
+    kn_buf_addf(&key, "%ld %s", ctx, platform);
+    const char *known = kn_map_get(b->layout_images, key.data);
+    if (!known) {
         kn_autofree char *dir = NULL, *tag = NULL, *digest = NULL;
         split_layout_source(c->source, &dir, &tag, &digest);
         kn_autofree char *want_text = kn_xstrdup(platform);
@@ -305,13 +312,17 @@ static int context_image(build *b, long ctx, const char *platform, const char **
             return kn_errf(err, KN_EINPUT, "build context %s=%s: %s", c->name, c->source,
                            strerror(errno));
         if (kn_layout_load(b->s, fd, tag, digest, &want, &id, err) < 0) {
-            kn_err_wrap(err, "build context %s=%s", c->name, c->source);
-            err->code = KN_EINPUT; /* an unusable context is bad input: exit 2 */
-            return -1;
+            /* A layout that is not what it says is bad input (exit 2);
+             * a full disk or an I/O error stays a failure. */
+            if (err->code == KN_ECORRUPT || err->code == ENOENT || err->code == ENOTDIR ||
+                err->code == ELOOP || err->code == EXDEV)
+                err->code = KN_EINPUT;
+            return kn_err_wrap(err, "build context %s=%s", c->name, c->source);
         }
-        b->context_images[ctx] = kn_xstrdup(id.str);
+        known = kn_xstrdup(id.str);
+        kn_map_set(b->layout_images, key.data, (void *)known);
     }
-    *out = b->context_images[ctx];
+    *out = known;
     return 0;
 }
 
@@ -1484,7 +1495,9 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
     size_t n_ctx = b.g->contexts.len;
     b.context_fds = kn_xcalloc(n_ctx + 1, sizeof(*b.context_fds));
     b.context_ignores = kn_xcalloc(n_ctx + 1, sizeof(*b.context_ignores));
-    b.context_images = kn_xcalloc(n_ctx + 1, sizeof(*b.context_images));
+    kn_map layout_images;
+    kn_map_init(&layout_images, free);
+    b.layout_images = &layout_images;
     int rc = 0;
     for (size_t i = 0; i < n_ctx; i++) {
         const kn_graph_context *c = &b.g->contexts.items[i];
@@ -1523,11 +1536,10 @@ int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *er
         if (b.context_fds[i] >= 0)
             close(b.context_fds[i]);
         kn_dockerignore_free(b.context_ignores[i]);
-        free(b.context_images[i]);
     }
     free(b.context_fds);
     free(b.context_ignores);
-    free(b.context_images);
+    kn_map_free(&layout_images);
     free(sc.status);
     free(sc.order);
     kn_strvec_free(&b.build_args);

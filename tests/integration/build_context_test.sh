@@ -81,6 +81,52 @@ n=$(grep -cE '^#[0-9]+ [0-9.]+ from-layout$' "$TMP/err")
 expect_status 2 "$KILN" build -f "$TMP/uselay.Dockerfile" --build-context "one=oci-layout://$TMP/lay" \
     --build-context "two=oci-layout://$TMP/lay2:v2" --build-context "three=oci-layout://$TMP/lay2:v2" "$C"
 expect_grep "uselay.Dockerfile:1: build context one=oci-layout://$TMP/lay: index.json lists no image tagged latest" "$TMP/err" "oci-layout: no such tag"
+# an index in a layout: each platform gets its own image, also when both
+# are asked for in one build; a directory may hold '@'
+printf 'FROM bb:local\nRUN echo arm > /marker\n' >"$TMP/arm.Dockerfile"
+expect_status 0 "$KILN" build -f "$TMP/arm.Dockerfile" -o "type=oci-layout,dest=$TMP/armlay" "$C"
+mkdir -p "$TMP/at@dir"
+python3 - "$TMP/lay" "$TMP/armlay" "$TMP/at@dir/multi" <<'PY'
+import hashlib, json, os, shutil, sys
+amd, arm, out = sys.argv[1:]
+shutil.copytree(amd, out)
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(out + "/blobs/sha256/" + d, "wb").write(data)
+    return {"digest": "sha256:" + d, "size": len(data)}
+def get(lay, digest):
+    return open(lay + "/blobs/sha256/" + digest[7:], "rb").read()
+amd_desc = json.load(open(amd + "/index.json"))["manifests"][0]
+arm_desc = json.load(open(arm + "/index.json"))["manifests"][0]
+m = json.loads(get(arm, arm_desc["digest"]))
+cfg = json.loads(get(arm, m["config"]["digest"]))
+cfg["architecture"] = "arm64"
+m["config"].update(put(json.dumps(cfg).encode()))
+for l in m["layers"]:
+    put(get(arm, l["digest"]))
+arm_m = put(json.dumps(m).encode())
+mt = "application/vnd.oci.image.manifest.v1+json"
+idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": mt, "digest": amd_desc["digest"], "size": amd_desc["size"],
+     "platform": {"os": "linux", "architecture": "amd64"}},
+    dict(arm_m, mediaType=mt, platform={"os": "linux", "architecture": "arm64"})]}
+top = put(json.dumps(idx).encode())
+json.dump({"schemaVersion": 2, "manifests": [dict(top, mediaType="application/vnd.oci.image.index.v1+json",
+          annotations={"org.opencontainers.image.ref.name": "multi"})]}, open(out + "/index.json", "w"))
+PY
+cat >"$TMP/multi.Dockerfile" <<'DF'
+FROM --platform=linux/amd64 base AS a
+FROM --platform=linux/arm64 base AS b
+FROM bb:local
+COPY --from=a /marker /a
+COPY --from=b /marker /b
+RUN cat /a /b
+DF
+expect_status 0 "$KILN" build --progress plain -f "$TMP/multi.Dockerfile" \
+    --build-context "base=oci-layout://$TMP/at@dir/multi:multi" "$C"
+grep -A1 -E '^#[0-9]+ [0-9.]+ from-layout$' "$TMP/err" | grep -qE '^#[0-9]+ [0-9.]+ arm$' && pass ||
+    fail "oci-layout index: one image per platform: $(cat "$TMP/err")"
+
 # a layout whose blob does not match its digest, or whose blob is a link
 # out of the layout, is refused, and the store is left as it was
 cp -r "$TMP/lay2" "$TMP/lay3"
