@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ typedef struct sched {
     size_t n_threads; /* started */
     size_t n_early;   /* workers in a stage started before its COPY --from stages were built */
     int last_step;
-    volatile sig_atomic_t stop; /* a step failed or the build was cancelled */
+    atomic_int stop; /* a step failed or the build was cancelled; read by running steps */
     bool is_failed;
     kn_err err; /* the first failure */
 } sched;

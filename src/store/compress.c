@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <isa-l.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,24 @@ int kn_decomp_finish(kn_decomp *d, kn_digest *plain_digest, uint64_t *plain_size
 
 /* ---- Compression ---- */
 
+/* Compressed bytes reach fd through a thread of their own once a stream
+ * outgrows one chunk: hashing and writing them (page-cache writes cost
+ * about as much as compressing, on these VMs) overlap with reading and
+ * compressing what follows. Small streams stay on the caller's thread. */
+#define OUT_SLOTS 4
+
+typedef struct out_queue {
+    pthread_t thread;
+    bool has_thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned char *slot[OUT_SLOTS];
+    size_t len[OUT_SLOTS];
+    size_t head, count; /* full slots: head .. head + count - 1, modulo OUT_SLOTS */
+    bool is_closing;
+    int error; /* the errno of the write that failed; later chunks are dropped */
+} out_queue;
+
 struct kn_comp_writer {
     int fd;
     kn_comp kind;
@@ -345,6 +364,8 @@ struct kn_comp_writer {
     unsigned char *in;
     size_t in_len;
     unsigned char *out; /* compressed bytes waiting for fd */
+    size_t n_puts;      /* chunks of compressed bytes so far */
+    out_queue *queue;   /* the writing thread, from the second chunk on */
 
     struct isal_zstream *gz;
     unsigned char *gz_level_buf;
@@ -392,10 +413,13 @@ kn_comp_writer *kn_comp_writer_new(int fd, kn_comp kind, kn_err *err)
     return w;
 }
 
+static void queue_stop(kn_comp_writer *w);
+
 void kn_comp_writer_free(kn_comp_writer *w)
 {
     if (!w)
         return;
+    queue_stop(w);
     kn_sha256_free(&w->plain_hash);
     kn_sha256_free(&w->blob_hash);
     free(w->in);
@@ -406,8 +430,8 @@ void kn_comp_writer_free(kn_comp_writer *w)
     free(w);
 }
 
-/* Writes all of data to fd and hashes it as the blob. */
-static int put_blob(kn_comp_writer *w, const unsigned char *data, size_t len, kn_err *err)
+/* Writes all of data to fd and hashes it as the blob: 0, or an errno. */
+static int write_blob_bytes(kn_comp_writer *w, const unsigned char *data, size_t len)
 {
     kn_sha256_update(&w->blob_hash, data, len);
     w->blob_size += len;
@@ -416,11 +440,108 @@ static int put_blob(kn_comp_writer *w, const unsigned char *data, size_t len, kn
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return kn_errf(err, errno, "%s: write compressed stream", kn_comp_name(w->kind));
+            return errno;
         }
         data += n;
         len -= (size_t)n;
     }
+    return 0;
+}
+
+static void *queue_main(void *arg)
+{
+    kn_comp_writer *w = arg;
+    out_queue *q = w->queue;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (q->count == 0 && !q->is_closing)
+            pthread_cond_wait(&q->changed, &q->lock);
+        if (q->count == 0)
+            break;
+        size_t at = q->head;
+        bool is_failed = q->error != 0;
+        pthread_mutex_unlock(&q->lock);
+        int e = is_failed ? 0 : write_blob_bytes(w, q->slot[at], q->len[at]);
+        pthread_mutex_lock(&q->lock);
+        if (e)
+            q->error = e;
+        q->head = (q->head + 1) % OUT_SLOTS;
+        q->count--;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+static void queue_start(kn_comp_writer *w)
+{
+    out_queue *q = kn_xcalloc(1, sizeof(*q));
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->changed, NULL);
+    for (size_t i = 0; i < OUT_SLOTS; i++)
+        q->slot[i] = kn_xmalloc(CHUNK_SIZE);
+    w->queue = q;
+    q->has_thread = pthread_create(&q->thread, NULL, queue_main, w) == 0;
+    if (!q->has_thread)
+        queue_stop(w); /* the caller's thread writes, as for small streams */
+}
+
+/* Waits for the queued chunks to be written and ends the thread; 0, or the
+ * errno of a failed write. */
+static int queue_finish(kn_comp_writer *w)
+{
+    out_queue *q = w->queue;
+    pthread_mutex_lock(&q->lock);
+    q->is_closing = true;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+    if (q->has_thread)
+        pthread_join(q->thread, NULL);
+    int e = q->error;
+    for (size_t i = 0; i < OUT_SLOTS; i++)
+        free(q->slot[i]);
+    pthread_cond_destroy(&q->changed);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+    w->queue = NULL;
+    return e;
+}
+
+/* Ends the thread, if any, when the stream is abandoned. */
+static void queue_stop(kn_comp_writer *w)
+{
+    if (w->queue)
+        queue_finish(w);
+}
+
+/* Hands a chunk of compressed bytes to the writing thread: 0, or the errno
+ * of an earlier failed write. */
+static int queue_put(out_queue *q, const unsigned char *data, size_t len)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == OUT_SLOTS)
+        pthread_cond_wait(&q->changed, &q->lock);
+    int e = q->error;
+    if (!e) {
+        size_t at = (q->head + q->count) % OUT_SLOTS;
+        memcpy(q->slot[at], data, len);
+        q->len[at] = len;
+        q->count++;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return e;
+}
+
+/* Sends compressed bytes (len <= CHUNK_SIZE) to fd and the blob hash, on
+ * the writing thread from the second chunk on. */
+static int put_blob(kn_comp_writer *w, const unsigned char *data, size_t len, kn_err *err)
+{
+    if (++w->n_puts == 2 && w->kind != KN_COMP_NONE)
+        queue_start(w);
+    int e = w->queue ? queue_put(w->queue, data, len) : write_blob_bytes(w, data, len);
+    if (e)
+        return kn_errf(err, e, "%s: write compressed stream", kn_comp_name(w->kind));
     return 0;
 }
 
@@ -534,6 +655,11 @@ int kn_comp_writer_finish(kn_comp_writer *w, kn_comp_result *out, kn_err *err)
             return -1;
         }
         w->in_len = 0;
+        int e = w->queue ? queue_finish(w) : 0;
+        if (e) {
+            w->is_failed = true;
+            return kn_errf(err, e, "%s: write compressed stream", kn_comp_name(w->kind));
+        }
         kn_sha256_final_digest(&w->plain_hash, &w->result.plain);
         kn_sha256_final_digest(&w->blob_hash, &w->result.blob);
         w->result.plain_size = w->plain_size;

@@ -1006,7 +1006,7 @@ static int wait_child(pid_t pid, int *status, kn_err *err)
 }
 
 /* Passes everything read from fd to output until EOF. */
-static int pump_output(int fd, const volatile sig_atomic_t *cancel, kn_output_fn output, void *ctx,
+static int pump_output(int fd, const atomic_int *cancel, kn_output_fn output, void *ctx,
                        kn_err *err)
 {
     char buf[65536];

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "base/err.h"
@@ -33,14 +34,15 @@ typedef struct kn_run_spec {
     uint32_t uid, gid;      /* already resolved (kn_runtime_resolve_user) */
     const uint32_t *groups; /* supplementary groups */
     size_t n_groups;
-    bool network_none;                   /* else the host network */
-    const char *hostname;                /* NULL: "buildkitsandbox" */
-    const char *runtime;                 /* path of crun/runc; NULL: kn_runtime_find() */
-    const char *work_dir;                /* a private directory for the bundle and generated files;
-                                            removed afterwards; borrowed */
-    const volatile sig_atomic_t *cancel; /* when set non-zero (a signal handler), the
-                                            container is killed and the run fails; may be NULL */
-    kn_output_fn output;                 /* NULL: output is discarded */
+    bool network_none;        /* else the host network */
+    const char *hostname;     /* NULL: "buildkitsandbox" */
+    const char *runtime;      /* path of crun/runc; NULL: kn_runtime_find() */
+    const char *work_dir;     /* a private directory for the bundle and generated files;
+                                 removed afterwards; borrowed */
+    const atomic_int *cancel; /* when set non-zero (by another thread, or a signal handler:
+                                 it is lock-free), the container is killed and the run
+                                 fails; may be NULL */
+    kn_output_fn output;      /* NULL: output is discarded */
     void *output_ctx;
 } kn_run_spec;
 

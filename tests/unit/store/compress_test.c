@@ -600,6 +600,34 @@ static void test_write_error_is_reported_and_sticks(void **state)
     close(fds[1]);
 }
 
+/* Random bytes do not compress: the output takes several chunks, so it is
+ * written on the writer's own thread, and a failure there still reaches the
+ * caller, by a later write or by finish. */
+static void test_write_error_of_a_long_stream_is_reported(void **state)
+{
+    kn_autoerr kn_err err = KN_ERR_INIT;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    kn_comp_writer *w = kn_comp_writer_new(fds[1], KN_COMP_GZIP, &err);
+    assert_non_null(w);
+    autobytes bytes plain = {kn_xmalloc(6 * MIB), 6 * MIB};
+    uint64_t s = 11;
+    for (size_t i = 0; i < plain.len; i++)
+        plain.data[i] = (unsigned char)next_rand(&s);
+    int rc = 0;
+    for (size_t off = 0; off < plain.len && rc == 0; off += MIB)
+        rc = kn_comp_writer_write(w, plain.data + off, MIB, &err);
+    kn_comp_result res;
+    if (rc == 0)
+        rc = kn_comp_writer_finish(w, &res, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, EPIPE);
+    kn_comp_writer_free(w);
+    close(fds[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_finish_reports_corruption_in_the_undrained_rest),
         cmocka_unit_test(test_read_error_from_fd_is_reported),
         cmocka_unit_test(test_write_error_is_reported_and_sticks),
+        cmocka_unit_test(test_write_error_of_a_long_stream_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
