@@ -51,10 +51,12 @@ typedef struct stage_state {
 } stage_state;
 
 /* Shared by the workers that build stages side by side. One lock guards all
- * they share (the store's connection, the stage states, the event sink, the
- * counters): a worker holds it except while its container runs, which is
- * where a build spends its time, so independent stages' RUN steps overlap and
- * nothing else needs locking of its own. */
+ * they share (the store's connection, the stage states, the counters): a
+ * worker holds it except while its container runs, which is where a build
+ * spends its time, so independent stages' RUN steps overlap and nothing else
+ * needs locking of its own. The event sink has a lock of its own, taken
+ * after that one or alone: a running step's output, and the ticks that move
+ * a live view's timers, never wait for another stage's COPY. */
 typedef enum stage_status { STAGE_UNNEEDED, STAGE_WAITING, STAGE_RUNNING, STAGE_DONE } stage_status;
 
 typedef struct sched {
@@ -63,9 +65,11 @@ typedef struct sched {
     stage_status *status;   /* per graph stage */
     size_t *order;          /* the needed stages, dependencies first (what one worker runs) */
     size_t n_order;
-    size_t n_workers; /* still running */
-    size_t n_threads; /* started */
-    size_t n_early;   /* workers in a stage started before its COPY --from stages were built */
+    pthread_mutex_t events; /* the event sink, n_workers */
+    pthread_cond_t done;    /* a worker left */
+    size_t n_workers;       /* still running */
+    size_t n_threads;       /* started */
+    size_t n_early; /* workers in a stage started before its COPY --from stages were built */
     int last_step;
     atomic_int stop; /* a step failed or the build was cancelled; read by running steps */
     bool is_failed;
@@ -119,16 +123,16 @@ static void emit(build *b, kn_build_event_kind kind, const char *data, size_t le
         return;
     kn_build_event ev = {kind,    b->step, b->stage_name, b->index, b->count,
                          b->text, data,    len,           secs,     message};
+    pthread_mutex_lock(&b->sch->events);
     b->o->event(b->o->event_ctx, &ev);
+    pthread_mutex_unlock(&b->sch->events);
 }
 
-/* Called while the container runs, without the lock. */
+/* Called while the container runs, without the scheduler's lock: only this
+ * worker's fields are read. */
 static void on_output(void *ctx, const char *data, size_t len)
 {
-    build *b = ctx;
-    pthread_mutex_lock(&b->sch->lock);
-    emit(b, KN_BUILD_STEP_OUTPUT, data, len, 0, NULL);
-    pthread_mutex_unlock(&b->sch->lock);
+    emit(ctx, KN_BUILD_STEP_OUTPUT, data, len, 0, NULL);
 }
 
 static double now_seconds(void)
@@ -1344,7 +1348,10 @@ static void *worker(void *arg)
         }
         pthread_cond_broadcast(&sc->changed);
     }
+    pthread_mutex_lock(&sc->events);
     sc->n_workers--;
+    pthread_cond_signal(&sc->done);
+    pthread_mutex_unlock(&sc->events);
     pthread_cond_broadcast(&sc->changed);
     pthread_mutex_unlock(&sc->lock);
     return NULL;
@@ -1357,7 +1364,9 @@ static size_t default_jobs(void)
 }
 
 /* Builds the outputs' stages with up to `jobs` workers; the calling thread
- * watches for a cancel (a signal handler's flag) meanwhile. */
+ * meanwhile watches for a cancel (a signal handler's flag) and ticks, with
+ * the events lock only, so neither waits for a step that holds the
+ * scheduler's lock. */
 static int run_workers(build *b, size_t jobs, kn_err *err)
 {
     sched *sc = b->sch;
@@ -1371,19 +1380,28 @@ static int run_workers(build *b, size_t jobs, kn_err *err)
         if (pthread_create(&threads[k], NULL, worker, &workers[k]) != 0)
             break;
         started++;
+        pthread_mutex_lock(&sc->events);
         sc->n_workers++;
+        pthread_mutex_unlock(&sc->events);
         sc->n_threads++;
     }
+    pthread_mutex_unlock(&sc->lock);
     if (started == 0) {
-        pthread_mutex_unlock(&sc->lock);
         free(workers);
         free(threads);
         return kn_errf(err, EAGAIN, "start a build worker");
     }
+    pthread_mutex_lock(&sc->events);
     while (sc->n_workers > 0) {
-        if (b->o->cancel && *b->o->cancel && !sc->stop) {
-            sc->stop = 1;
-            pthread_cond_broadcast(&sc->changed); /* wakes stages waiting for others */
+        if (b->o->cancel && *b->o->cancel && !atomic_exchange(&sc->stop, 1)) {
+            /* Seen at once by running steps; stages waiting for others
+             * need the broadcast, under the scheduler's lock (taken before
+             * the events lock, never after). */
+            pthread_mutex_unlock(&sc->events);
+            pthread_mutex_lock(&sc->lock);
+            pthread_cond_broadcast(&sc->changed);
+            pthread_mutex_unlock(&sc->lock);
+            pthread_mutex_lock(&sc->events);
         }
         if (b->o->event) {
             kn_build_event tick = {.kind = KN_BUILD_TICK};
@@ -1396,9 +1414,9 @@ static int run_workers(build *b, size_t jobs, kn_err *err)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&sc->changed, &sc->lock, &until);
+        pthread_cond_timedwait(&sc->done, &sc->events, &until);
     }
-    pthread_mutex_unlock(&sc->lock);
+    pthread_mutex_unlock(&sc->events);
     for (size_t k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
     free(workers);
@@ -1466,8 +1484,11 @@ static int record_output(build *b, const kn_build_output *out, kn_digest *id, kn
 
 int kn_build_run(kn_store *s, const kn_build_opts *o, kn_digest *ids, kn_err *err)
 {
-    sched sc = {
-        .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .err = KN_ERR_INIT};
+    sched sc = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                .changed = PTHREAD_COND_INITIALIZER,
+                .events = PTHREAD_MUTEX_INITIALIZER,
+                .done = PTHREAD_COND_INITIALIZER,
+                .err = KN_ERR_INIT};
     build b = {.sch = &sc, .s = s, .o = o, .g = o->graph, .now = (int64_t)time(NULL), .epoch = -1};
     if (kn_store_hold(s, err) < 0)
         return -1;
