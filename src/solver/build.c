@@ -193,6 +193,18 @@ static int copy_layers(layer_vec *dst, const kn_store_layer *src, size_t n)
     return 0;
 }
 
+/* Appends the strings of a JSON array (anything else is skipped). */
+static void push_strings(kn_strvec *out, json_t *arr)
+{
+    size_t k;
+    json_t *v;
+    json_array_foreach(arr, k, v)
+    {
+        if (json_is_string(v))
+            kn_strvec_push(out, json_string_value(v));
+    }
+}
+
 static int start_from_image(build *b, stage_state *st, const char *ref, kn_err *err)
 {
     kn_store_entry e;
@@ -220,14 +232,7 @@ static int start_from_image(build *b, stage_state *st, const char *ref, kn_err *
     json_object_del(st->cfg, "created"); /* C-1 */
     /* G-24: the base's triggers run in this stage, and the child's config
      * does not carry them on. */
-    json_t *onbuild = json_object_get(config_obj(st->cfg), "OnBuild");
-    size_t k;
-    json_t *v;
-    json_array_foreach(onbuild, k, v)
-    {
-        if (json_is_string(v))
-            kn_strvec_push(&st->triggers, json_string_value(v));
-    }
+    push_strings(&st->triggers, json_object_get(config_obj(st->cfg), "OnBuild"));
     json_object_del(config_obj(st->cfg), "OnBuild");
     return 0;
 }
@@ -856,14 +861,7 @@ static int start_stage(build *b, size_t i, kn_err *err)
     /* C-4: PATH is added to the config when missing; Env seeds the stage env. */
     if (!kn_config_get_env(st->cfg, "PATH"))
         kn_config_set_env(st->cfg, "PATH", DEFAULT_PATH);
-    json_t *env = json_object_get(config_obj(st->cfg), "Env");
-    size_t k;
-    json_t *v;
-    json_array_foreach(env, k, v)
-    {
-        if (json_is_string(v))
-            kn_strvec_push(&st->env, json_string_value(v));
-    }
+    push_strings(&st->env, json_object_get(config_obj(st->cfg), "Env"));
     return 0;
 }
 
