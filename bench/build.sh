@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build benchmarks (issue 6, bench/README.md in the shared dir): the scenarios
 # S1, S3, S4, S5, S6 and S7, kiln on a fresh store holding bb:local, deb:local
-# and prebuilt:seed, side by side with BuildKit (Docker's engine, when
-# `/usr/bin/docker info` answers) in the same run. S2 and S8 need a build
-# cache, which kiln does not have yet. Medians of RUNS runs (default 3) after
-# one warm-up. Prints a table: kiln s, BuildKit s, the speedup (BuildKit/kiln)
-# and the goal; for S5 also the bare compile (the same gcc commands on the
-# host) and kiln's overhead over it. Timing never fails the benchmark; a kiln
-# build that fails does (after the table).
+# and prebuilt:seed, side by side in the same run with BuildKit (Docker's
+# engine, when `/usr/bin/docker info` answers) and, for S1 and S4 as
+# bench/README.md has them, buildah (`buildah bud --layers --runtime=runc`,
+# when installed). S2 and S8 need a build cache, which kiln does not have
+# yet. Medians of RUNS runs (default 3) after one warm-up. Prints a table:
+# kiln s, BuildKit s, the speedup (BuildKit/kiln), buildah s and the goal;
+# for S5 also the bare compile (the same gcc commands on the host) and kiln's
+# overhead over it. Timing never fails the benchmark; a kiln build that
+# fails does (after the table).
 #
 #   bench/build.sh KILN [SHARED]     (needs root, as building does)
 set -uo pipefail
@@ -146,13 +148,43 @@ if [ "$have_docker" -eq 1 ]; then
 else
     echo "(docker is not running: no BuildKit figures)"
 fi
-command -v buildah >/dev/null || echo "(buildah is not installed: no buildah figures)"
+# buildah: the same base images, from kiln's archives, in its own storage
+have_buildah=0
+runc=$(command -v runc || true)
+if ! command -v buildah >/dev/null || [ -z "$runc" ]; then
+    echo "(buildah or runc is not installed: no buildah figures)"
+else
+    start=$SECONDS
+    have_buildah=1
+    imgs=bb:local
+    [ "$deb" -eq 1 ] && imgs="bb:local prebuilt:seed"
+    for img in $imgs; do
+        if ! "$kiln" save -o "$tmp/bh.tar" "$img" 2>"$tmp/bh.err" ||
+            ! buildah pull -q "docker-archive:$tmp/bh.tar" >"$tmp/bh.id" 2>>"$tmp/bh.err" ||
+            ! buildah tag "$(cat "$tmp/bh.id")" "$img" 2>>"$tmp/bh.err"; then
+            echo "(buildah could not take $img: $(tail -2 "$tmp/bh.err"); no buildah figures)"
+            have_buildah=0
+            break
+        fi
+    done
+    rm -f "$tmp/bh.tar"
+    [ "$have_buildah" -eq 1 ] && echo "base images in buildah: $((SECONDS - start)) s ($(buildah --version))"
+fi
+# bmed SETUP SNIPPET: median of a buildah snippet, "-" without buildah
+bmed() {
+    if [ "$have_buildah" -eq 0 ]; then echo -; return; fi
+    local m
+    m=$(median "$1" "$2")
+    [ "$m" = error ] && echo "buildah failed: $2: $(tail -3 "$tmp/last.err")" >&2
+    echo "$m"
+}
+bh="buildah bud --layers --no-cache --runtime=$runc -q"
 
 rows=()
-row() { # row ID SCENARIO KILN BUILDKIT GOAL
+row() { # row ID SCENARIO KILN BUILDKIT GOAL [BUILDAH]
     local sp=-
     case "$3$4" in *-* | *error*) ;; *) sp=$(python3 -c "print('%.2fx' % ($4 / $3))") ;; esac
-    rows+=("$(printf '%-3s %-64s %8s %9s %8s   %s' "$1" "$2" "$3" "$4" "$sp" "$5")")
+    rows+=("$(printf '%-3s %-64s %8s %9s %8s %8s   %s' "$1" "$2" "$3" "$4" "$sp" "${6:--}" "$5")")
 }
 agents=$(sed -nE 's/^FROM runtime AS ([a-z]+)$/\1/p' "$tmp/seed/Dockerfile" 2>/dev/null)
 nc='--no-cache'
@@ -160,7 +192,8 @@ nc='--no-cache'
 if [ "$deb" -eq 1 ]; then
     k=$(kmed true "'$kiln' build -q $nc --target kiro --build-arg BUILDER_IMAGE=prebuilt:seed '$tmp/seed'")
     d=$(dmed true "DOCKER_BUILDKIT=1 $docker build -q $nc --target kiro --build-arg BUILDER_IMAGE=prebuilt:seed '$tmp/seed' >>'$tmp/dids'")
-    row S1 "--target kiro, prebuilt builder, no cache" "$k" "$d" "10x"
+    b=$(bmed true "$bh --target kiro --build-arg BUILDER_IMAGE=prebuilt:seed '$tmp/seed' >>'$tmp/bids'")
+    row S1 "--target kiro, prebuilt builder, no cache" "$k" "$d" "10x" "$b"
 
     kt=$(for a in $agents; do printf -- '--target %s ' "$a"; done)
     db=$(for a in $agents; do printf 'DOCKER_BUILDKIT=1 %s build -q %s --target %s --build-arg BUILDER_IMAGE=prebuilt:seed %q >>%q && ' "$docker" "$nc" "$a" "$tmp/seed" "$tmp/dids"; done)
@@ -172,7 +205,8 @@ fi
 
 k=$(kmed true "'$kiln' build -q $nc '$tmp/s4'")
 d=$(dmed true "DOCKER_BUILDKIT=1 $docker build -q $nc '$tmp/s4' >>'$tmp/dids'")
-row S4 "FROM bb:local + 10 RUN echo N > /aN, no cache" "$k" "$d" "15x"
+b=$(bmed true "$bh '$tmp/s4' >>'$tmp/bids'")
+row S4 "FROM bb:local + 10 RUN echo N > /aN, no cache" "$k" "$d" "15x" "$b"
 
 if [ "$deb" -eq 1 ]; then
     # S5: kiln, BuildKit and the bare compile (the same gcc commands on the
@@ -217,7 +251,7 @@ d=$(dmed true "DOCKER_BUILDKIT=1 $docker build -q $nc '$tmp/s7' >>'$tmp/dids'")
 row S7 "5,000 files of 2 KiB: COPY src /app/src + one RUN, no cache" "$k" "$d" "4x"
 
 echo
-printf '%-3s %-64s %8s %9s %8s   %s\n' id scenario "kiln s" "BuildKit" speedup goal
+printf '%-3s %-64s %8s %9s %8s %8s   %s\n' id scenario "kiln s" "BuildKit" speedup buildah goal
 for r in "${rows[@]}"; do echo "$r"; done
 if [ "$deb" -eq 1 ]; then
     echo
@@ -238,5 +272,10 @@ echo "(S2 and S8 need a build cache: not measured yet)"
 if [ "$have_docker" -eq 1 ]; then
     "$docker" rmi -f s6:bench >/dev/null 2>&1 || true
     [ -s "$tmp/dids" ] && sort -u "$tmp/dids" | xargs "$docker" rmi -f >/dev/null 2>&1
+fi
+# buildah too: the built images, then what --layers left unnamed
+if [ "$have_buildah" -eq 1 ]; then
+    [ -s "$tmp/bids" ] && sort -u "$tmp/bids" | xargs buildah rmi -f >/dev/null 2>&1
+    buildah rmi --prune >/dev/null 2>&1 || true
 fi
 [ ! -e "$tmp/kiln.failed" ] || { echo "a kiln build failed (see above)" >&2; exit 1; }

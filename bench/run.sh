@@ -54,5 +54,6 @@ echo "== plan: phases in process, 1,000 stages"
 echo
 "$top/bench/store.sh" "$kiln"
 
-# Issue 6: the build scenarios of bench/README.md, side by side with BuildKit.
+# Issue 6: the build scenarios of bench/README.md, side by side with BuildKit
+# and buildah (each where it is there).
 "$top/bench/build.sh" "$kiln" "$shared"
