@@ -730,7 +730,7 @@ static int do_copy(build *b, stage_state *st, const kn_instr *in, int context_fd
     kn_autofree char *dest = abs_in_workdir(st, dest_raw);
     kn_autobuf kn_buf created_by = KN_BUF_INIT;
     kn_buf_adds(&created_by, in->kind == KN_INSTR_ADD ? "ADD" : "COPY");
-    kn_copy_opts o = {0};
+    kn_copy_opts o = {.cancel = &b->sch->stop};
     kn_snapshot *snap = NULL, *src_snap = NULL;
     stage_state tmp = {0};
     if (mount_stage(b, &st->layers, &snap, err) < 0)
@@ -809,7 +809,8 @@ static int start_from_dir(build *b, stage_state *st, const kn_graph_stage *gs, l
 {
     start_scratch(st, gs->platform);
     kn_dockerignore *ignore = b->context_ignores[ctx];
-    kn_copy_opts o = {.keep_owner = true,
+    kn_copy_opts o = {.cancel = &b->sch->stop,
+                      .keep_owner = true,
                       .is_excluded = ignore ? is_ignored : NULL,
                       .exclude_ctx = ignore,
                       .may_reinclude = ignore && kn_dockerignore_has_exclusions(ignore)};

@@ -391,6 +391,8 @@ static int copy_entry(int sdir, const char *sname, int ddir, const char *dname, 
                       const kn_copy_opts *o, kn_err *err)
 {
     struct stat st, dst;
+    if (o->cancel && *o->cancel)
+        return kn_errf(err, EINTR, "interrupted");
     if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return kn_errf(err, errno, "stat %s", shown);
     bool has_dst = fstatat(ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;

@@ -4,6 +4,7 @@
 #ifndef KN_WORKER_COPY_H
 #define KN_WORKER_COPY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,7 @@ typedef struct kn_copy_opts {
     bool (*is_excluded)(void *ctx, const char *path);
     void *exclude_ctx;
     bool may_reinclude;
+    const atomic_int *cancel; /* non-zero: stop before the next entry (EINTR); may be NULL */
 } kn_copy_opts;
 
 /* Expands a source (F-3, F-4): cleaned and rooted; a pattern (`*`, `?`, `[`)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # kiln build leaves nothing behind (issue 6, point 6): after SIGINT, SIGTERM,
 # a Ctrl-C that reaches the whole process group, a signal as a RUN step
-# starts, a successful build and a failed one, and with two stages built
-# side by side (a failure in one, an interrupt), no mount under the store,
-# no container process, no runtime process and no entry in the store's
-# tmp/ may remain, and `kiln store check` must pass. A signal gives exit
-# status 128 + its number (130, 143).
+# starts, a successful build and a failed one, with two stages built side
+# by side (a failure in one, an interrupt, one waiting at COPY --from), and
+# an interrupt during a COPY, no mount under the store, no container
+# process, no runtime process and no entry in the store's tmp/ may remain,
+# and `kiln store check` must pass. A signal gives exit status 128 + its
+# number (130, 143).
 . "$(dirname "$0")/lib.sh"
 build_setup
 
@@ -199,4 +200,31 @@ else
     wait "$pid"
 fi
 nothing_left "interrupt while waiting at COPY --from" "$pid"
+
+# An interrupt during a COPY of many files (the copy stops at the next
+# entry) leaves nothing either; should the COPY end first, the RUN after
+# it is what the interrupt stops.
+python3 - "$C/many" <<'PY'
+import os, sys
+for d in range(100):
+    os.makedirs(f"{sys.argv[1]}/d{d}")
+    for f in range(200):
+        open(f"{sys.argv[1]}/d{d}/f{f}", "w").write("x" * 100)
+PY
+printf 'FROM bb:local\nCOPY many /many\nRUN sleep %s\n' "$SECS" >"$TMP/copy.Dockerfile"
+"$KILN" build --progress plain -f "$TMP/copy.Dockerfile" "$C" 2>"$TMP/err" &
+pid=$!
+if wait_for '\[stage-0 2/3\] COPY many' "$TMP/err"; then
+    kill -INT "$pid"
+    wait_exit "$pid"
+    st=$?
+    [ "$st" -eq 130 ] && pass || fail "interrupt during COPY: exit status $st, want 130: $(cat "$TMP/err")"
+    grep -qE '^#[0-9]+ CANCELED$' "$TMP/err" && pass || fail "interrupt during COPY: no step CANCELED: $(cat "$TMP/err")"
+else
+    fail "interrupt during COPY: the COPY never started: $(cat "$TMP/err")"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+fi
+nothing_left "interrupt during COPY" "$pid"
+rm -rf "$C/many"
 finish
