@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What kiln can do today, run on real files.
 set -euo pipefail
-kiln=$1 shared=$2
+kiln=$(realpath "$1") shared=$2 # absolute: the seed part works in its own directory
 top=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
