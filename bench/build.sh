@@ -64,14 +64,17 @@ kmed() {
     fi
     echo "$m"
 }
-# dmed SETUP SNIPPET: median of a docker snippet, "-" without docker
-dmed() {
-    if [ "$have_docker" -eq 0 ]; then echo -; return; fi
+# refmed HAVE NAME SETUP SNIPPET: median of a reference builder's snippet,
+# "-" when that builder is not there (HAVE 0); a failure is said, not fatal
+refmed() {
+    if [ "$1" -eq 0 ]; then echo -; return; fi
     local m
-    m=$(median "$1" "$2")
-    [ "$m" = error ] && echo "docker failed: $2: $(tail -3 "$tmp/last.err")" >&2
+    m=$(median "$3" "$4")
+    [ "$m" = error ] && echo "$2 failed: $4: $(tail -3 "$tmp/last.err")" >&2
     echo "$m"
 }
+dmed() { refmed "$have_docker" docker "$@"; }
+bmed() { refmed "$have_buildah" buildah "$@"; }
 
 # base images
 start=$SECONDS
@@ -170,14 +173,6 @@ else
     rm -f "$tmp/bh.tar"
     [ "$have_buildah" -eq 1 ] && echo "base images in buildah: $((SECONDS - start)) s ($(buildah --version))"
 fi
-# bmed SETUP SNIPPET: median of a buildah snippet, "-" without buildah
-bmed() {
-    if [ "$have_buildah" -eq 0 ]; then echo -; return; fi
-    local m
-    m=$(median "$1" "$2")
-    [ "$m" = error ] && echo "buildah failed: $2: $(tail -3 "$tmp/last.err")" >&2
-    echo "$m"
-}
 bh="buildah bud --layers --no-cache --runtime=$runc -q"
 
 rows=()

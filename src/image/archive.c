@@ -776,23 +776,26 @@ static int layout_collect(kn_store *s, int dirfd, const kn_descriptor *d,
     entry *e = layout_read_blob(s, dirfd, &d->digest, d->size, entries, buf, err);
     if (!e)
         return -1;
-    /* A manifest too large, nested too deep or not what its digest says:
-     * plan_oci_manifest says what is wrong, and nothing more is read. */
+    /* A manifest too large, nested too deep, not what its digest says or
+     * not parseable: nothing more is read, and plan_oci_manifest, which
+     * parses it again, says what is wrong. */
     if (!e->data || depth >= MAX_INDEX_DEPTH || !kn_digest_eq(&e->digest, &d->digest))
         return 0;
+    kn_autoerr kn_err ignored = KN_ERR_INIT;
     int rc = 0;
     if (is_index_type(d->media_type)) {
         kn_index idx = {0};
         size_t pos;
-        if (kn_index_parse(e->data, e->size, &idx, err) == 0 &&
-            kn_index_pick(&idx, platform->os, platform->arch, platform->variant, &pos, err) == 0)
+        if (kn_index_parse(e->data, e->size, &idx, &ignored) == 0 &&
+            kn_index_pick(&idx, platform->os, platform->arch, platform->variant, &pos, &ignored) ==
+                0)
             rc = layout_collect(s, dirfd, &idx.manifests[pos], platform, depth + 1, entries, buf,
                                 err);
         kn_index_free(&idx);
         return rc;
     }
     kn_manifest m = {0};
-    if (kn_manifest_parse(e->data, e->size, &m, err) < 0)
+    if (kn_manifest_parse(e->data, e->size, &m, &ignored) < 0)
         return 0;
     if (!layout_read_blob(s, dirfd, &m.config.digest, m.config.size, entries, buf, err))
         rc = -1;

@@ -240,15 +240,9 @@ static int start_from_image(build *b, stage_state *st, const char *ref, kn_err *
 static void start_scratch(stage_state *st, const char *platform)
 {
     kn_autofree char *p = kn_xstrdup(platform);
-    char *arch = strchr(p, '/');
-    char *variant = NULL;
-    if (arch) {
-        *arch++ = '\0';
-        variant = strchr(arch, '/');
-        if (variant)
-            *variant++ = '\0';
-    }
-    st->cfg = kn_config_new(p, arch ? arch : "", variant, 0);
+    kn_platform_want want;
+    kn_platform_want_parse(p, &want);
+    st->cfg = kn_config_new(want.os, want.arch, want.variant, 0);
     json_object_del(st->cfg, "created");
     json_t *history = json_object_get(st->cfg, "history");
     if (history)

@@ -413,13 +413,14 @@ kn_comp_writer *kn_comp_writer_new(int fd, kn_comp kind, kn_err *err)
     return w;
 }
 
-static void queue_stop(kn_comp_writer *w);
+static int queue_finish(kn_comp_writer *w);
 
 void kn_comp_writer_free(kn_comp_writer *w)
 {
     if (!w)
         return;
-    queue_stop(w);
+    if (w->queue) /* abandoned: what is queued is still written, then the thread ends */
+        queue_finish(w);
     kn_sha256_free(&w->plain_hash);
     kn_sha256_free(&w->blob_hash);
     free(w->in);
@@ -483,7 +484,7 @@ static void queue_start(kn_comp_writer *w)
     w->queue = q;
     q->has_thread = pthread_create(&q->thread, NULL, queue_main, w) == 0;
     if (!q->has_thread)
-        queue_stop(w); /* the caller's thread writes, as for small streams */
+        queue_finish(w); /* the caller's thread writes, as for small streams */
 }
 
 /* Waits for the queued chunks to be written and ends the thread; 0, or the
@@ -505,13 +506,6 @@ static int queue_finish(kn_comp_writer *w)
     free(q);
     w->queue = NULL;
     return e;
-}
-
-/* Ends the thread, if any, when the stream is abandoned. */
-static void queue_stop(kn_comp_writer *w)
-{
-    if (w->queue)
-        queue_finish(w);
 }
 
 /* Hands a chunk of compressed bytes to the writing thread: 0, or the errno
